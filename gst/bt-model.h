@@ -1,0 +1,156 @@
+/* bt-model.h - the BridgeTower model, shaped for video: image features are
+ * computed once per frame, text features once per query, and only the
+ * cross-modal encoder runs per (frame, query) pair.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#pragma once
+
+#include "bt-common.h"
+#include "bt-config.h"
+#include "bt-image.h"
+#include "bt-tokenizer.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BT_PRECISION_FP32,           /* default; parity with HF float32 */
+  BT_PRECISION_BF16,           /* opt-in, needs a CPU with bf16 units */
+} BtPrecision;
+
+/* ---- the model: immutable weights, shared between threads -------------- */
+
+typedef struct _BtModel BtModel;
+
+/* Loads a model folder (config.json, weights, tokenizer, preprocessor
+ * config). Uncached; most callers want bt_model_cache_acquire. */
+BtModel *bt_model_load (const char *dir, BtPrecision precision, GError **error);
+/* Random weights of the shapes `config` implies, built in memory (tests,
+ * benchmarks). Such a model has no tokenizer; its image config is the class
+ * default with size = vision image_size. */
+BtModel *bt_model_new_random (const BtConfig *config, BtHeads heads,
+                              BtPrecision precision, guint64 seed,
+                              GError **error);
+
+BtModel *bt_model_ref (BtModel *model);
+void bt_model_unref (BtModel *model);
+
+/* The process-wide cache: one model per (canonical path, precision),
+ * loaded on first acquire, freed when the last reference goes. Thread-safe. */
+BtModel *bt_model_cache_acquire (const char *dir, BtPrecision precision,
+                                 GError **error);
+
+const BtConfig *bt_model_get_config (const BtModel *model);
+BtHeads bt_model_get_heads (const BtModel *model);
+BtPrecision bt_model_get_precision (const BtModel *model);
+/* NULL for random models. */
+const char *bt_model_get_path (const BtModel *model);
+/* NULL when the folder has no tokenizer files. */
+BtTokenizer *bt_model_get_tokenizer (const BtModel *model);
+/* What BridgeTowerProcessor applies (center crop and normalise forced on). */
+const BtImageConfig *bt_model_get_image_config (const BtModel *model);
+/* exp(logit_scale) of the ITC head; 0 without one. */
+float bt_model_get_logit_scale (const BtModel *model);
+
+/* Number of compute threads all contexts share (one budget per process;
+ * OpenBLAS has one process-wide thread count). 0 = number of cores. */
+void bt_set_num_threads (int n);
+int bt_get_num_threads (void);
+
+/* ---- features: immutable, refcounted results ---------------------------- */
+
+/* One image through the vision tower: everything the cross-modal encoder
+ * and ITC need (bridge-layer features after ln_post and the cross-modal
+ * image transform, the ITC image embedding when the model has ITC). */
+typedef struct _BtImageFeatures BtImageFeatures;
+
+BtImageFeatures *bt_image_features_ref (BtImageFeatures *f);
+void bt_image_features_unref (BtImageFeatures *f);
+/* The model that produced them (no new reference). */
+BtModel *bt_image_features_get_model (const BtImageFeatures *f);
+/* L2-normalised ITC image embedding (contrastive_hidden_size floats), or
+ * NULL without an ITC head. */
+const float *bt_image_features_get_itc (const BtImageFeatures *f);
+
+/* One text through the text tower (cacheable per query). */
+typedef struct _BtTextFeatures BtTextFeatures;
+
+BtTextFeatures *bt_text_features_ref (BtTextFeatures *f);
+void bt_text_features_unref (BtTextFeatures *f);
+BtModel *bt_text_features_get_model (const BtTextFeatures *f);
+int bt_text_features_get_n_tokens (const BtTextFeatures *f);
+const float *bt_text_features_get_itc (const BtTextFeatures *f);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BtImageFeatures, bt_image_features_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BtTextFeatures, bt_text_features_unref)
+
+/* ---- contexts: per-thread work buffers ---------------------------------- */
+
+/* Holds every work buffer a forward pass needs, grown on demand and reused:
+ * after warm-up the calls below allocate nothing in the tensor work (the
+ * returned features come from a recycled pool). One per thread. */
+typedef struct _BtContext BtContext;
+
+BtContext *bt_context_new (BtModel *model);
+void bt_context_free (BtContext *ctx);
+BtModel *bt_context_get_model (const BtContext *ctx);
+
+/* `pixel_values`: 3 x height x width float32 as the image processor gives
+ * it. height/width must equal the vision image_size unless
+ * `interpolate_pos_encoding` (BT_ERROR_INPUT otherwise). */
+BtImageFeatures *bt_context_encode_image (BtContext *ctx,
+                                          const float *pixel_values,
+                                          int height, int width,
+                                          gboolean interpolate_pos_encoding,
+                                          GError **error);
+
+/* `attention_mask` may be NULL (all ones). */
+BtTextFeatures *bt_context_encode_text (BtContext *ctx, const gint64 *input_ids,
+                                        const gint64 *attention_mask,
+                                        int n_tokens, GError **error);
+/* Tokenizes with the model's tokenizer (<s> ... </s>, truncated to the
+ * tokenizer's model_max_length), then encodes. */
+BtTextFeatures *bt_context_encode_query (BtContext *ctx, const char *text,
+                                         GError **error);
+
+/* ITM: the cross-modal encoder on one image against `n_texts` texts at once
+ * (rows stacked). Writes n_texts x 2 logits; softmax(logits)[1] is the
+ * match probability. BT_ERROR_NO_HEAD without an ITM head. */
+gboolean bt_context_match (BtContext *ctx, const BtImageFeatures *image,
+                           BtTextFeatures *const *texts, int n_texts,
+                           float *logits, GError **error);
+
+/* ITC cross embeddings (n_texts x contrastive_hidden_size, normalised). */
+gboolean bt_context_cross_embed (BtContext *ctx, const BtImageFeatures *image,
+                                 BtTextFeatures *const *texts, int n_texts,
+                                 float *embeds, GError **error);
+
+/* MLM logits for every text position (n_tokens x vocab_size). */
+gboolean bt_context_mlm (BtContext *ctx, const BtImageFeatures *image,
+                         const BtTextFeatures *text, float *logits,
+                         GError **error);
+
+/* ---- the whole forward pass of one head on a batch (as HF's forward) ---- */
+
+typedef struct {
+  int batch;
+  int seq_len;
+  const gint64 *input_ids;       /* batch x seq_len */
+  const gint64 *attention_mask;  /* batch x seq_len; NULL = all ones */
+  int height;
+  int width;
+  const float *pixel_values;     /* batch x 3 x height x width */
+  gboolean interpolate_pos_encoding;
+  gboolean output_hidden_states;
+} BtForwardInput;
+
+/* Runs `head` (BT_HEAD_NONE = bare BridgeTowerModel) and adds its outputs to
+ * `out` under the golden manifest's names: text_features, image_features,
+ * pooler_output, logits, text_embeds, image_embeds, cross_embeds and, with
+ * output_hidden_states, hidden_states.text.N, hidden_states.image.N
+ * (sequence-first), hidden_states.cross.N.text / .image. */
+gboolean bt_context_forward (BtContext *ctx, BtHeads head,
+                             const BtForwardInput *input, BtTensorSet *out,
+                             GError **error);
+
+G_END_DECLS
