@@ -1,0 +1,671 @@
+/* bt-bf16.c - the bfloat16 linear layer on oneDNN's matmul.
+ *
+ * oneDNN builds one kernel per exact problem shape, and building one costs
+ * one or two milliseconds, so kernels are cached per (rows, threads) in a
+ * "shape" that every linear with the same (out, in, bias, activation)
+ * shares. A run-time row count (DNNL_RUNTIME_DIM_VAL) would avoid the cache
+ * but makes oneDNN 2.6 fall back from its brgemm kernel to a plain gemm one,
+ * 1.5 to 3 times slower (docs/bf16.md). All kernels of a shape take the
+ * weights in one blocked layout, fixed when the shape is created.
+ *
+ * oneDNN's bf16 matmul takes no float32 source, so each call first converts
+ * x into the calling thread's own buffer (a oneDNN reorder: vectorised and
+ * threaded). The thread's buffer also holds both primitives' scratchpads
+ * (user scratchpad mode), so after warm-up a call allocates no work memory
+ * and two threads can run the same primitive at once.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "bt-bf16.h"
+
+#ifdef BT_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+#if DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
+#include <omp.h>
+#endif
+#endif
+
+/* Kernels of a new shape are first built for this many rows to learn the
+ * weight layout oneDNN prefers (the same for every row count measured). */
+#define LAYOUT_PROBE_ROWS 256
+#define ALIGNMENT 64
+
+static int bf16_num_threads;  /* atomic; 0 = number of cores */
+
+void
+bt_bf16_set_num_threads (int n)
+{
+  g_atomic_int_set (&bf16_num_threads, MAX (n, 0));
+}
+
+#ifdef BT_HAVE_DNNL
+
+typedef struct {
+  int rows;
+  int n_threads;
+  dnnl_primitive_t to_bf16;        /* x: f32 -> bf16, rows x in */
+  dnnl_primitive_t matmul;
+  dnnl_memory_desc_t x_md, xb_md, y_md;
+  dnnl_memory_desc_t to_bf16_scratch_md, matmul_scratch_md;
+  gsize to_bf16_scratch, matmul_scratch;
+} Kernel;
+
+typedef struct {
+  /* the key */
+  int out, in;
+  gboolean has_bias;
+  BtBf16Act act;
+
+  int refcount;                    /* under shapes_lock */
+  dnnl_memory_desc_t w_md;         /* bf16, in x out, blocked */
+  dnnl_memory_desc_t b_md;         /* f32, 1 x out */
+  GMutex lock;                     /* guards kernels */
+  GPtrArray *kernels;
+} Shape;
+
+struct _BtBf16Linear {
+  Shape *shape;
+  void *weight;                    /* bf16 in shape->w_md's layout */
+  gsize weight_bytes;
+  float *bias;
+};
+
+/* What each thread that calls forward owns. */
+typedef struct {
+  dnnl_stream_t stream;
+  guint8 *buf;
+  gsize cap;
+} ThreadState;
+
+static dnnl_engine_t engine;
+static GMutex shapes_lock;
+static GHashTable *shapes;
+
+static void
+thread_state_free (gpointer data)
+{
+  ThreadState *ts = data;
+  if (ts->stream)
+    dnnl_stream_destroy (ts->stream);
+  g_aligned_free (ts->buf);
+  g_free (ts);
+}
+
+static GPrivate thread_state = G_PRIVATE_INIT (thread_state_free);
+
+static gboolean
+check (dnnl_status_t status, const char *what, GError **error)
+{
+  if (status == dnnl_success)
+    return TRUE;
+  g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED, "oneDNN: %s failed: %s",
+               what, dnnl_status2str (status));
+  return FALSE;
+}
+
+static gpointer
+create_engine (gpointer data)
+{
+  (void) data;
+  dnnl_engine_t e = NULL;
+  if (dnnl_engine_create (&e, dnnl_cpu, 0) != dnnl_success)
+    return NULL;
+  return e;
+}
+
+static dnnl_engine_t
+get_engine (GError **error)
+{
+  static GOnce once = G_ONCE_INIT;
+  engine = g_once (&once, create_engine, NULL);
+  if (!engine)
+    g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED,
+                 "oneDNN: cannot create a CPU engine");
+  return engine;
+}
+
+static gboolean
+cpu_has_bf16_units (void)
+{
+  dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa ();
+  return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
+const char *
+bt_bf16_isa_name (void)
+{
+  switch (dnnl_get_effective_cpu_isa ()) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "unknown";
+  }
+}
+
+gboolean
+bt_bf16_available (GError **error)
+{
+  if (!get_engine (error))
+    return FALSE;
+  if (!cpu_has_bf16_units ()) {
+    g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED,
+                 "this CPU has no bf16 units (neither AVX512-BF16 nor AMX; "
+                 "oneDNN's best ISA here is %s)", bt_bf16_isa_name ());
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static ThreadState *
+get_thread_state (GError **error)
+{
+  ThreadState *ts = g_private_get (&thread_state);
+  if (ts)
+    return ts;
+  ts = g_new0 (ThreadState, 1);
+  if (!check (dnnl_stream_create (&ts->stream, engine,
+                                  dnnl_stream_default_flags),
+              "creating a stream", error)) {
+    g_free (ts);
+    return NULL;
+  }
+  g_private_set (&thread_state, ts);
+  return ts;
+}
+
+static guint8 *
+thread_state_reserve (ThreadState *ts, gsize size)
+{
+  if (size > ts->cap) {
+    g_aligned_free (ts->buf);
+    ts->cap = size;
+    ts->buf = g_aligned_alloc (1, size, ALIGNMENT);
+  }
+  return ts->buf;
+}
+
+/* oneDNN reads OMP's thread count of the calling thread (an OMP setting is
+ * per thread), and bakes it into each kernel it builds. */
+static int
+apply_num_threads (void)
+{
+  int n = g_atomic_int_get (&bf16_num_threads);
+  if (n <= 0)
+    n = (int) g_get_num_processors ();
+#if DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
+  if (omp_get_max_threads () != n)
+    omp_set_num_threads (n);
+#endif
+  return n;
+}
+
+static gsize
+round_up (gsize n)
+{
+  return (n + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+}
+
+static void
+kernel_free (gpointer data)
+{
+  Kernel *k = data;
+  if (k->to_bf16)
+    dnnl_primitive_destroy (k->to_bf16);
+  if (k->matmul)
+    dnnl_primitive_destroy (k->matmul);
+  g_free (k);
+}
+
+static gboolean
+init_2d (dnnl_memory_desc_t *md, gint64 d0, gint64 d1, dnnl_data_type_t dt,
+         dnnl_format_tag_t tag, GError **error)
+{
+  dnnl_dims_t dims = { d0, d1 };
+  return check (dnnl_memory_desc_init_by_tag (md, 2, dims, dt, tag),
+                "describing a matrix", error);
+}
+
+/* Builds the matmul primitive descriptor for `rows` rows; weights in
+ * `w_md` (format_tag_any lets oneDNN choose). */
+static dnnl_primitive_desc_t
+create_matmul_pd (const Shape *s, const dnnl_memory_desc_t *xb_md,
+                  const dnnl_memory_desc_t *w_md,
+                  const dnnl_memory_desc_t *y_md, GError **error)
+{
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t ops = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_matmul_desc_t desc;
+
+  if (!check (dnnl_matmul_desc_init (&desc, xb_md, w_md,
+                                     s->has_bias ? &s->b_md : NULL, y_md),
+              "describing a matmul", error))
+    return NULL;
+  if (!check (dnnl_primitive_attr_create (&attr), "creating attributes", error))
+    return NULL;
+  gboolean ok = check (dnnl_primitive_attr_set_scratchpad_mode (
+                         attr, dnnl_scratchpad_mode_user),
+                       "setting the scratchpad mode", error);
+  if (ok && s->act != BT_BF16_ACT_NONE) {
+    ok = check (dnnl_post_ops_create (&ops), "creating post-ops", error);
+    if (ok && s->act == BT_BF16_ACT_GELU_ERF)
+      ok = check (dnnl_post_ops_append_eltwise (ops, 1.0f,
+                                                dnnl_eltwise_gelu_erf, 0, 0),
+                  "adding GELU", error);
+    else if (ok)
+      ok = check (dnnl_post_ops_append_eltwise (ops, 1.0f, dnnl_eltwise_swish,
+                                                1.702f, 0),
+                  "adding QuickGELU", error);
+    if (ok)
+      ok = check (dnnl_primitive_attr_set_post_ops (attr, ops),
+                  "attaching post-ops", error);
+  }
+  if (ok)
+    ok = check (dnnl_primitive_desc_create (&pd, &desc, attr, engine, NULL),
+                "creating a bf16 matmul", error);
+  if (ops)
+    dnnl_post_ops_destroy (ops);
+  dnnl_primitive_attr_destroy (attr);
+  return ok ? pd : NULL;
+}
+
+static Kernel *
+kernel_new (const Shape *s, int rows, int n_threads, GError **error)
+{
+  Kernel *k = g_new0 (Kernel, 1);
+  dnnl_primitive_desc_t mpd = NULL, rpd = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+
+  k->rows = rows;
+  k->n_threads = n_threads;
+  if (!init_2d (&k->x_md, rows, s->in, dnnl_f32, dnnl_ab, error) ||
+      !init_2d (&k->xb_md, rows, s->in, dnnl_bf16, dnnl_ab, error) ||
+      !init_2d (&k->y_md, rows, s->out, dnnl_f32, dnnl_ab, error))
+    goto fail;
+
+  mpd = create_matmul_pd (s, &k->xb_md, &s->w_md, &k->y_md, error);
+  if (!mpd)
+    goto fail;
+  k->matmul_scratch_md =
+    *dnnl_primitive_desc_query_md (mpd, dnnl_query_scratchpad_md, 0);
+  k->matmul_scratch = dnnl_memory_desc_get_size (&k->matmul_scratch_md);
+  if (!check (dnnl_primitive_create (&k->matmul, mpd), "building a bf16 matmul",
+              error))
+    goto fail;
+
+  if (!check (dnnl_primitive_attr_create (&attr), "creating attributes", error)
+      || !check (dnnl_primitive_attr_set_scratchpad_mode (
+                   attr, dnnl_scratchpad_mode_user),
+                 "setting the scratchpad mode", error)
+      || !check (dnnl_reorder_primitive_desc_create (&rpd, &k->x_md, engine,
+                                                     &k->xb_md, engine, attr),
+                 "creating an f32 -> bf16 reorder", error))
+    goto fail;
+  k->to_bf16_scratch_md =
+    *dnnl_primitive_desc_query_md (rpd, dnnl_query_scratchpad_md, 0);
+  k->to_bf16_scratch = dnnl_memory_desc_get_size (&k->to_bf16_scratch_md);
+  if (!check (dnnl_primitive_create (&k->to_bf16, rpd),
+              "building an f32 -> bf16 reorder", error))
+    goto fail;
+
+  dnnl_primitive_attr_destroy (attr);
+  dnnl_primitive_desc_destroy (rpd);
+  dnnl_primitive_desc_destroy (mpd);
+  return k;
+
+fail:
+  if (attr)
+    dnnl_primitive_attr_destroy (attr);
+  if (rpd)
+    dnnl_primitive_desc_destroy (rpd);
+  if (mpd)
+    dnnl_primitive_desc_destroy (mpd);
+  kernel_free (k);
+  return NULL;
+}
+
+static Kernel *
+shape_get_kernel (Shape *s, int rows, int n_threads, GError **error)
+{
+  Kernel *k = NULL;
+
+  g_mutex_lock (&s->lock);
+  for (guint i = 0; i < s->kernels->len; i++) {
+    Kernel *c = g_ptr_array_index (s->kernels, i);
+    if (c->rows == rows && c->n_threads == n_threads) {
+      k = c;
+      break;
+    }
+  }
+  /* Built under the lock: a second thread wanting the same kernel waits
+   * rather than building it twice. */
+  if (!k) {
+    k = kernel_new (s, rows, n_threads, error);
+    if (k)
+      g_ptr_array_add (s->kernels, k);
+  }
+  g_mutex_unlock (&s->lock);
+  return k;
+}
+
+static guint
+shape_hash (gconstpointer p)
+{
+  const Shape *s = p;
+  return (guint) s->out * 31u + (guint) s->in * 7u + (guint) s->has_bias * 3u
+         + (guint) s->act;
+}
+
+static gboolean
+shape_equal (gconstpointer a, gconstpointer b)
+{
+  const Shape *x = a, *y = b;
+  return x->out == y->out && x->in == y->in && x->has_bias == y->has_bias
+         && x->act == y->act;
+}
+
+static void
+shape_free (Shape *s)
+{
+  g_ptr_array_unref (s->kernels);
+  g_mutex_clear (&s->lock);
+  g_free (s);
+}
+
+/* Learns the weight layout oneDNN's kernel wants for this shape. */
+static Shape *
+shape_new (const Shape *key, GError **error)
+{
+  Shape *s = g_new0 (Shape, 1);
+  dnnl_memory_desc_t any_w, xb, y;
+
+  *s = *key;
+  s->refcount = 1;
+  g_mutex_init (&s->lock);
+  s->kernels = g_ptr_array_new_with_free_func (kernel_free);
+  if (!init_2d (&s->b_md, 1, s->out, dnnl_f32, dnnl_ab, error) ||
+      !init_2d (&any_w, s->in, s->out, dnnl_bf16, dnnl_format_tag_any, error) ||
+      !init_2d (&xb, LAYOUT_PROBE_ROWS, s->in, dnnl_bf16, dnnl_ab, error) ||
+      !init_2d (&y, LAYOUT_PROBE_ROWS, s->out, dnnl_f32, dnnl_ab, error)) {
+    shape_free (s);
+    return NULL;
+  }
+  dnnl_primitive_desc_t pd = create_matmul_pd (s, &xb, &any_w, &y, error);
+  if (!pd) {
+    shape_free (s);
+    return NULL;
+  }
+  s->w_md = *dnnl_primitive_desc_query_md (pd, dnnl_query_weights_md, 0);
+  dnnl_primitive_desc_destroy (pd);
+  return s;
+}
+
+static Shape *
+shape_acquire (const Shape *key, GError **error)
+{
+  g_mutex_lock (&shapes_lock);
+  if (!shapes)
+    shapes = g_hash_table_new (shape_hash, shape_equal);
+  Shape *s = g_hash_table_lookup (shapes, key);
+  if (s) {
+    s->refcount++;
+  } else {
+    s = shape_new (key, error);
+    if (s)
+      g_hash_table_add (shapes, s);
+  }
+  g_mutex_unlock (&shapes_lock);
+  return s;
+}
+
+static void
+shape_release (Shape *s)
+{
+  g_mutex_lock (&shapes_lock);
+  if (--s->refcount == 0) {
+    g_hash_table_remove (shapes, s);
+    shape_free (s);
+  }
+  g_mutex_unlock (&shapes_lock);
+}
+
+static dnnl_memory_t
+wrap (const dnnl_memory_desc_t *md, const void *data)
+{
+  dnnl_memory_t m = NULL;
+  /* oneDNN takes a non-const handle even for inputs it only reads */
+  if (dnnl_memory_create (&m, md, engine, (void *) data) != dnnl_success)
+    return NULL;
+  return m;
+}
+
+/* Runs a primitive on `n` arguments and releases their memory objects. */
+static gboolean
+execute (dnnl_primitive_t prim, ThreadState *ts, dnnl_exec_arg_t *args, int n,
+         const char *what, GError **error)
+{
+  gboolean ok = TRUE;
+  for (int i = 0; i < n; i++)
+    if (!args[i].memory)
+      ok = check (dnnl_out_of_memory, what, error);
+  if (ok)
+    ok = check (dnnl_primitive_execute (prim, ts->stream, n, args), what, error)
+         && check (dnnl_stream_wait (ts->stream), what, error);
+  for (int i = 0; i < n; i++)
+    if (args[i].memory)
+      dnnl_memory_destroy (args[i].memory);
+  return ok;
+}
+
+BtBf16Linear *
+bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
+                    BtBf16Act act, GError **error)
+{
+  g_return_val_if_fail (weight != NULL && out > 0 && in > 0, NULL);
+
+  if (!bt_bf16_available (error))
+    return NULL;
+  ThreadState *ts = get_thread_state (error);
+  if (!ts)
+    return NULL;
+  apply_num_threads ();
+
+  Shape key = { .out = out, .in = in, .has_bias = bias != NULL, .act = act };
+  Shape *s = shape_acquire (&key, error);
+  if (!s)
+    return NULL;
+
+  BtBf16Linear *l = g_new0 (BtBf16Linear, 1);
+  l->shape = s;
+  l->weight_bytes = dnnl_memory_desc_get_size (&s->w_md);
+  l->weight = g_aligned_alloc (1, l->weight_bytes, ALIGNMENT);
+  if (bias)
+    l->bias = g_memdup2 (bias, (gsize) out * sizeof (float));
+
+  /* [out, in] row-major is the in x out matrix matmul wants, stored
+   * column-major ("ba") */
+  dnnl_memory_desc_t w_f32_md;
+  dnnl_primitive_desc_t rpd = NULL;
+  dnnl_primitive_t reorder = NULL;
+  gboolean ok = init_2d (&w_f32_md, in, out, dnnl_f32, dnnl_ba, error)
+    && check (dnnl_reorder_primitive_desc_create (&rpd, &w_f32_md, engine,
+                                                  &s->w_md, engine, NULL),
+              "creating the weight conversion", error)
+    && check (dnnl_primitive_create (&reorder, rpd),
+              "building the weight conversion", error);
+  if (ok) {
+    dnnl_exec_arg_t args[] = {
+      { DNNL_ARG_FROM, wrap (&w_f32_md, weight) },
+      { DNNL_ARG_TO, wrap (&s->w_md, l->weight) },
+    };
+    ok = execute (reorder, ts, args, G_N_ELEMENTS (args),
+                  "converting weights to bf16", error);
+  }
+  if (reorder)
+    dnnl_primitive_destroy (reorder);
+  if (rpd)
+    dnnl_primitive_desc_destroy (rpd);
+  if (!ok) {
+    bt_bf16_linear_free (l);
+    return NULL;
+  }
+  return l;
+}
+
+void
+bt_bf16_linear_free (BtBf16Linear *l)
+{
+  if (!l)
+    return;
+  shape_release (l->shape);
+  g_aligned_free (l->weight);
+  g_free (l->bias);
+  g_free (l);
+}
+
+int
+bt_bf16_linear_get_in (const BtBf16Linear *l)
+{
+  return l->shape->in;
+}
+
+int
+bt_bf16_linear_get_out (const BtBf16Linear *l)
+{
+  return l->shape->out;
+}
+
+gsize
+bt_bf16_linear_get_weight_bytes (const BtBf16Linear *l)
+{
+  return l->weight_bytes + (l->bias ? (gsize) l->shape->out * sizeof (float) : 0);
+}
+
+gboolean
+bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, float *y,
+                        GError **error)
+{
+  g_return_val_if_fail (l != NULL && x != NULL && y != NULL && rows > 0,
+                        FALSE);
+
+  Shape *s = l->shape;
+  ThreadState *ts = get_thread_state (error);
+  if (!ts)
+    return FALSE;
+  int n_threads = apply_num_threads ();
+  Kernel *k = shape_get_kernel (s, rows, n_threads, error);
+  if (!k)
+    return FALSE;
+
+  gsize xb_size = round_up ((gsize) rows * s->in * 2);
+  gsize mm_size = round_up (k->matmul_scratch);
+  guint8 *buf = thread_state_reserve (ts, xb_size + mm_size
+                                          + round_up (k->to_bf16_scratch));
+  guint8 *xb = buf, *mm_scratch = buf + xb_size;
+  guint8 *re_scratch = buf + xb_size + mm_size;
+
+  dnnl_exec_arg_t conv[3] = {
+    { DNNL_ARG_FROM, wrap (&k->x_md, x) },
+    { DNNL_ARG_TO, wrap (&k->xb_md, xb) },
+  };
+  int n_conv = 2;
+  if (k->to_bf16_scratch)
+    conv[n_conv++] = (dnnl_exec_arg_t) {
+      DNNL_ARG_SCRATCHPAD, wrap (&k->to_bf16_scratch_md, re_scratch) };
+  if (!execute (k->to_bf16, ts, conv, n_conv, "converting input to bf16",
+                error))
+    return FALSE;
+
+  dnnl_exec_arg_t mm[5] = {
+    { DNNL_ARG_SRC, wrap (&k->xb_md, xb) },
+    { DNNL_ARG_WEIGHTS, wrap (&s->w_md, l->weight) },
+    { DNNL_ARG_DST, wrap (&k->y_md, y) },
+  };
+  int n_mm = 3;
+  if (l->bias)
+    mm[n_mm++] = (dnnl_exec_arg_t) { DNNL_ARG_BIAS, wrap (&s->b_md, l->bias) };
+  if (k->matmul_scratch)
+    mm[n_mm++] = (dnnl_exec_arg_t) {
+      DNNL_ARG_SCRATCHPAD, wrap (&k->matmul_scratch_md, mm_scratch) };
+  return execute (k->matmul, ts, mm, n_mm, "bf16 matmul", error);
+}
+
+#else /* !BT_HAVE_DNNL */
+
+struct _BtBf16Linear {
+  int out, in;
+};
+
+static void
+set_not_built (GError **error)
+{
+  g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED,
+               "bf16 needs oneDNN, and this build has none (install "
+               "libdnnl-dev and reconfigure with meson -Dbf16=enabled)");
+}
+
+const char *
+bt_bf16_isa_name (void)
+{
+  return "none";
+}
+
+gboolean
+bt_bf16_available (GError **error)
+{
+  set_not_built (error);
+  return FALSE;
+}
+
+BtBf16Linear *
+bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
+                    BtBf16Act act, GError **error)
+{
+  (void) weight, (void) bias, (void) out, (void) in, (void) act;
+  set_not_built (error);
+  return NULL;
+}
+
+void
+bt_bf16_linear_free (BtBf16Linear *l)
+{
+  g_free (l);
+}
+
+int
+bt_bf16_linear_get_in (const BtBf16Linear *l)
+{
+  return l->in;
+}
+
+int
+bt_bf16_linear_get_out (const BtBf16Linear *l)
+{
+  return l->out;
+}
+
+gsize
+bt_bf16_linear_get_weight_bytes (const BtBf16Linear *l)
+{
+  (void) l;
+  return 0;
+}
+
+gboolean
+bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, float *y,
+                        GError **error)
+{
+  (void) l, (void) x, (void) rows, (void) y;
+  set_not_built (error);
+  return FALSE;
+}
+
+#endif

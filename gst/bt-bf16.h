@@ -1,0 +1,59 @@
+/* bt-bf16.h - the opt-in bfloat16 linear layer (private, not installed).
+ *
+ * y = act (x W^T + b) with float32 input and output and bfloat16 products
+ * accumulated in float32, through oneDNN's matmul on the CPU's bf16 units
+ * (AVX512-BF16 or AMX). The float32 weights are converted once, at creation,
+ * into the blocked bf16 layout oneDNN's kernel wants; only that copy is kept.
+ * Built as stubs that report BT_ERROR_UNSUPPORTED when meson found no oneDNN.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#pragma once
+
+#include "bt-common.h"
+
+G_BEGIN_DECLS
+
+/* The element-wise function fused into the product's output. */
+typedef enum {
+  BT_BF16_ACT_NONE,
+  BT_BF16_ACT_GELU_ERF,     /* x/2 (1 + erf (x / sqrt 2)): RoBERTa, BERT */
+  BT_BF16_ACT_QUICK_GELU,   /* x sigmoid (1.702 x): CLIP's MLP */
+} BtBf16Act;
+
+typedef struct _BtBf16Linear BtBf16Linear;
+
+/* TRUE when the library was built with oneDNN and this CPU has bf16 units;
+ * otherwise BT_ERROR_UNSUPPORTED saying which is missing. */
+gboolean bt_bf16_available (GError **error);
+
+/* The compute threads each forward call uses (0 = number of cores). The
+ * count is per process; the model sets it with its own thread budget. */
+void bt_bf16_set_num_threads (int n);
+
+/* `weight`: out x in, row-major (the checkpoint's [out, in]); `bias`: out
+ * floats or NULL. Neither is referenced after the call. */
+BtBf16Linear *bt_bf16_linear_new (const float *weight, const float *bias,
+                                  int out, int in, BtBf16Act act,
+                                  GError **error);
+void bt_bf16_linear_free (BtBf16Linear *l);
+
+int bt_bf16_linear_get_in (const BtBf16Linear *l);
+int bt_bf16_linear_get_out (const BtBf16Linear *l);
+/* Bytes of converted weights this linear holds. */
+gsize bt_bf16_linear_get_weight_bytes (const BtBf16Linear *l);
+
+/* `x`: rows x in, `y`: rows x out, both float32 row-major, not
+ * overlapping. Safe to call from several threads at once. The first call
+ * with a given `rows` (and thread count) builds oneDNN's kernel for that
+ * shape (a millisecond or two, shared by every linear of the same shape);
+ * later calls reuse it and the calling thread's work buffers. FALSE only
+ * when oneDNN fails (out of memory, a shape it cannot build). */
+gboolean bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows,
+                                 float *y, GError **error);
+
+/* What oneDNN runs on this CPU ("avx512_core_bf16", "avx512_core_amx"), for
+ * logs and benchmark reports; "none" without oneDNN. */
+const char *bt_bf16_isa_name (void);
+
+G_END_DECLS

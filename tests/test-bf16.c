@@ -1,0 +1,280 @@
+/* test-bf16.c - the bf16 linear layer against float64 references.
+ *
+ * Two references per case, both computed here in float64:
+ *  - "rounded": x and W first rounded to bf16 (bt_f32_to_bf16, round to
+ *    nearest even), as oneDNN must. Products of two bf16 values are exact in
+ *    float32, so the only error left is float32 accumulation: with K terms,
+ *    |y - ref| <= K 2^-24 sum_k |x_k w_k| (the classic recursive-summation
+ *    bound; blocked summation does better). A wrong weight layout, a wrong
+ *    transpose or truncating instead of rounding breaks this by orders of
+ *    magnitude, so it checks the plumbing exactly.
+ *  - "exact": the unrounded float32 data. Rounding to bf16 (8 significant
+ *    bits, unit roundoff u = 2^-8) perturbs each product by at most
+ *    (2u + u^2)|x_k w_k|: the worst-case bound is (2u + u^2 + K 2^-24)
+ *    sum_k |x_k w_k|. Rounding errors are nearly independent, so the typical
+ *    error is far smaller: about u sqrt(2/3) sqrt(sum_k (x_k w_k)^2) (each
+ *    relative rounding error has variance below u^2/3). The root mean square
+ *    of error / that estimate must stay under 1.5 (round-to-nearest gives
+ *    about 0.8; truncation would give about 2.5).
+ */
+#include "bt-bf16.h"
+
+#include <math.h>
+#include <string.h>
+
+#define U_BF16 (1.0 / 256)
+#define U_F32 (1.0 / 16777216)
+
+typedef struct {
+  int rows, out, in;
+  BtBf16Act act;
+  gboolean bias;
+} Case;
+
+static const Case cases[] = {
+  { 1, 768, 768, BT_BF16_ACT_NONE, TRUE },
+  { 7, 3072, 768, BT_BF16_ACT_NONE, TRUE },
+  { 12, 768, 3072, BT_BF16_ACT_NONE, TRUE },
+  { 16, 2304, 768, BT_BF16_ACT_NONE, FALSE },
+  { 325, 768, 768, BT_BF16_ACT_NONE, TRUE },
+  { 325, 48, 96, BT_BF16_ACT_NONE, TRUE },
+  { 7, 50, 70, BT_BF16_ACT_NONE, FALSE },
+  { 12, 96, 48, BT_BF16_ACT_NONE, TRUE },
+  { 16, 3072, 768, BT_BF16_ACT_GELU_ERF, TRUE },
+  { 7, 3072, 768, BT_BF16_ACT_QUICK_GELU, TRUE },
+};
+
+static gboolean
+skip_unless_available (void)
+{
+  g_autoptr (GError) error = NULL;
+  if (bt_bf16_available (&error))
+    return FALSE;
+  g_assert_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED);
+  g_test_skip (error->message);
+  return TRUE;
+}
+
+static float
+bf16_round (float f)
+{
+  return bt_bf16_to_f32 (bt_f32_to_bf16 (f));
+}
+
+static double
+act_f64 (BtBf16Act act, double v)
+{
+  switch (act) {
+    case BT_BF16_ACT_GELU_ERF: return 0.5 * v * (1 + erf (v / sqrt (2)));
+    case BT_BF16_ACT_QUICK_GELU: return v / (1 + exp (-1.702 * v));
+    default: return v;
+  }
+}
+
+/* Largest |slope| of each activation: errors before it grow by at most this. */
+static double
+act_slope (BtBf16Act act)
+{
+  return act == BT_BF16_ACT_NONE ? 1.0 : 1.13;
+}
+
+static void
+fill (GRand *rng, float *v, gsize n, double scale)
+{
+  for (gsize i = 0; i < n; i++)
+    v[i] = (float) (scale * g_rand_double_range (rng, -1, 1));
+}
+
+static void
+run_case (gconstpointer data)
+{
+  const Case *c = data;
+  if (skip_unless_available ())
+    return;
+
+  g_autoptr (GRand) rng = g_rand_new_with_seed (c->rows * 7919 + c->out + c->in);
+  gsize nx = (gsize) c->rows * c->in, nw = (gsize) c->out * c->in;
+  float *x = g_new (float, nx), *w = g_new (float, nw);
+  float *b = g_new (float, c->out), *y = g_new (float, (gsize) c->rows * c->out);
+  fill (rng, x, nx, 2.0);
+  fill (rng, w, nw, 1.0 / sqrt (c->in));
+  fill (rng, b, c->out, 0.5);
+  /* a row of large values: the bounds are relative, so must hold there too */
+  if (c->rows > 1)
+    for (int k = 0; k < c->in; k++)
+      x[(gsize) (c->rows - 1) * c->in + k] *= 300;
+
+  g_autoptr (GError) error = NULL;
+  BtBf16Linear *l = bt_bf16_linear_new (w, c->bias ? b : NULL, c->out, c->in,
+                                        c->act, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bt_bf16_linear_get_in (l), ==, c->in);
+  g_assert_cmpint (bt_bf16_linear_get_out (l), ==, c->out);
+  /* only bf16 weights are kept (oneDNN pads to its blocks) */
+  gsize wb = bt_bf16_linear_get_weight_bytes (l);
+  g_assert_cmpuint (wb, >=, nw * 2);
+  g_assert_cmpuint (wb, <=, (gsize) (c->out + 64) * (c->in + 32) * 2
+                            + (gsize) c->out * 4);
+
+  /* twice: the second call runs on the cached kernel and reused buffers */
+  for (int pass = 0; pass < 2; pass++) {
+    memset (y, 0xff, (gsize) c->rows * c->out * sizeof (float));
+    g_assert_true (bt_bf16_linear_forward (l, x, c->rows, y, &error));
+    g_assert_no_error (error);
+  }
+
+  double max_plumb = 0, max_worst = 0, sum_sq_stat = 0;
+  for (int i = 0; i < c->rows; i++) {
+    const float *xi = x + (gsize) i * c->in;
+    for (int o = 0; o < c->out; o++) {
+      const float *wo = w + (gsize) o * c->in;
+      double exact = 0, rounded = 0, abs_sum = 0, sq_sum = 0;
+      for (int k = 0; k < c->in; k++) {
+        double p = (double) xi[k] * wo[k];
+        exact += p;
+        rounded += (double) bf16_round (xi[k]) * bf16_round (wo[k]);
+        abs_sum += fabs (p);
+        sq_sum += p * p;
+      }
+      double bias = c->bias ? b[o] : 0;
+      double slope = act_slope (c->act);
+      double got = y[(gsize) i * c->out + o];
+      double ref_rounded = act_f64 (c->act, rounded + bias);
+      double ref_exact = act_f64 (c->act, exact + bias);
+      /* the bias add and the activation each round once more in float32 */
+      double final_ulps = 4 * U_F32 * (fabs (ref_rounded) + fabs (bias));
+      double plumb_bound = slope * c->in * U_F32 * abs_sum * 1.01
+        + final_ulps + 1e-30;
+      double worst_bound = slope * (2 * U_BF16 + U_BF16 * U_BF16
+                                    + c->in * U_F32) * abs_sum * 1.01
+        + final_ulps + 1e-30;
+      double stat_scale = slope * U_BF16 * sqrt (2.0 / 3) * sqrt (sq_sum);
+
+      g_assert_true (isfinite (got));
+      max_plumb = MAX (max_plumb, fabs (got - ref_rounded) / plumb_bound);
+      max_worst = MAX (max_worst, fabs (got - ref_exact) / worst_bound);
+      double r = fabs (got - ref_exact) / stat_scale;
+      sum_sq_stat += r * r;
+    }
+  }
+  double rms_stat = sqrt (sum_sq_stat / ((double) c->rows * c->out));
+  g_test_message ("rows %d out %d in %d act %d: vs bf16-rounded f64 %.3g of "
+                  "its bound, vs exact f64 %.3g of the worst-case bound, "
+                  "rms %.3g of the statistical estimate", c->rows, c->out,
+                  c->in, c->act, max_plumb, max_worst, rms_stat);
+  g_assert_cmpfloat (max_plumb, <=, 1.0);
+  g_assert_cmpfloat (max_worst, <=, 1.0);
+  g_assert_cmpfloat (rms_stat, <=, 1.5);
+
+  bt_bf16_linear_free (l);
+  g_free (x);
+  g_free (w);
+  g_free (b);
+  g_free (y);
+}
+
+typedef struct {
+  BtBf16Linear *l;
+  const float *x;
+  int rows;
+  float *y;
+  gboolean ok;
+} Job;
+
+static gpointer
+run_job (gpointer data)
+{
+  Job *j = data;
+  j->ok = TRUE;
+  for (int it = 0; it < 20 && j->ok; it++)
+    j->ok = bt_bf16_linear_forward (j->l, j->x, j->rows, j->y, NULL);
+  return NULL;
+}
+
+/* Two threads on one linear (and one shape) at once give the results each
+ * gives alone, bit for bit. */
+static void
+test_concurrent (void)
+{
+  if (skip_unless_available ())
+    return;
+
+  const int out = 384, in = 256, rows[2] = { 33, 96 };
+  g_autoptr (GRand) rng = g_rand_new_with_seed (42);
+  float *w = g_new (float, out * in), *b = g_new (float, out);
+  fill (rng, w, out * in, 0.1);
+  fill (rng, b, out, 1);
+  BtBf16Linear *l = bt_bf16_linear_new (w, b, out, in, BT_BF16_ACT_NONE, NULL);
+  BtBf16Linear *twin = bt_bf16_linear_new (w, b, out, in, BT_BF16_ACT_NONE,
+                                           NULL);
+  g_assert_nonnull (l);
+  g_assert_nonnull (twin);
+
+  Job jobs[4];
+  float *alone[4];
+  for (int t = 0; t < 4; t++) {
+    int r = rows[t % 2];
+    float *x = g_new (float, r * in);
+    fill (rng, x, (gsize) r * in, 1);
+    alone[t] = g_new (float, r * out);
+    g_assert_true (bt_bf16_linear_forward (l, x, r, alone[t], NULL));
+    jobs[t] = (Job) { t < 2 ? l : twin, x, r, g_new0 (float, r * out), FALSE };
+  }
+  GThread *threads[4];
+  for (int t = 0; t < 4; t++)
+    threads[t] = g_thread_new ("bf16", run_job, &jobs[t]);
+  for (int t = 0; t < 4; t++) {
+    g_thread_join (threads[t]);
+    g_assert_true (jobs[t].ok);
+    g_assert_cmpmem (jobs[t].y, rows[t % 2] * out * sizeof (float), alone[t],
+                     rows[t % 2] * out * sizeof (float));
+    g_free ((float *) jobs[t].x);
+    g_free (jobs[t].y);
+    g_free (alone[t]);
+  }
+  bt_bf16_linear_free (l);
+  bt_bf16_linear_free (twin);
+  g_free (w);
+  g_free (b);
+}
+
+/* Without bf16 units (or oneDNN) creation fails with the same reason. */
+static void
+test_unavailable_reason (void)
+{
+  g_autoptr (GError) why = NULL, error = NULL;
+  float w[4] = { 1, 2, 3, 4 };
+  gboolean available = bt_bf16_available (&why);
+  BtBf16Linear *l = bt_bf16_linear_new (w, NULL, 2, 2, BT_BF16_ACT_NONE,
+                                        &error);
+  g_test_message ("bf16 available: %s (oneDNN ISA %s)",
+                  available ? "yes" : why->message, bt_bf16_isa_name ());
+  if (available) {
+    g_assert_no_error (error);
+    g_assert_nonnull (l);
+    bt_bf16_linear_free (l);
+  } else {
+    g_assert_null (l);
+    g_assert_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED);
+    g_assert_cmpstr (error->message, ==, why->message);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  bt_bf16_set_num_threads (0);
+  g_test_add_func ("/bf16/availability", test_unavailable_reason);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const Case *c = &cases[i];
+    g_autofree char *name = g_strdup_printf ("/bf16/linear/%dx%dx%d%s%s",
+                                             c->rows, c->out, c->in,
+                                             c->bias ? "+bias" : "",
+                                             c->act == BT_BF16_ACT_GELU_ERF ? "+gelu"
+                                             : c->act == BT_BF16_ACT_QUICK_GELU ? "+quickgelu" : "");
+    g_test_add_data_func (name, c, run_case);
+  }
+  g_test_add_func ("/bf16/concurrent", test_concurrent);
+  return g_test_run ();
+}
