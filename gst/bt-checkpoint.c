@@ -114,6 +114,49 @@ is_plain_file_name (const char *name)
          && strcmp (name, "..") != 0;
 }
 
+static int
+compare_entries (const void *a, const void *b)
+{
+  return strcmp (((const Entry *) a)->name, ((const Entry *) b)->name);
+}
+
+static gboolean
+build_table (BtCheckpoint *ckpt, GError **error)
+{
+  guint total = 0;
+  for (guint i = 0; i < ckpt->files->len; i++)
+    total += weight_file_n_tensors (g_ptr_array_index (ckpt->files, i));
+  ckpt->entries = g_new0 (Entry, MAX (total, 1));
+  for (guint i = 0; i < ckpt->files->len; i++) {
+    const WeightFile *f = g_ptr_array_index (ckpt->files, i);
+    guint n = weight_file_n_tensors (f);
+    for (guint j = 0; j < n; j++) {
+      Entry *e = &ckpt->entries[ckpt->n_entries++];
+      e->name = weight_file_nth (f, j, &e->raw);
+      e->file = f;
+    }
+  }
+  qsort (ckpt->entries, ckpt->n_entries, sizeof (Entry), compare_entries);
+  for (guint i = 1; i < ckpt->n_entries; i++) {
+    if (strcmp (ckpt->entries[i - 1].name, ckpt->entries[i].name) == 0) {
+      g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
+                   "%s: tensor \"%s\" is stored twice (%s and %s)", ckpt->path,
+                   ckpt->entries[i].name, ckpt->entries[i - 1].file->path,
+                   ckpt->entries[i].file->path);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static Entry *
+find (const BtCheckpoint *ckpt, const char *name)
+{
+  Entry key = { .name = name };
+  return bsearch (&key, ckpt->entries, ckpt->n_entries, sizeof (Entry),
+                  compare_entries);
+}
+
 static gboolean
 open_index (BtCheckpoint *ckpt, const char *index_path, GError **error)
 {
@@ -165,60 +208,24 @@ open_index (BtCheckpoint *ckpt, const char *index_path, GError **error)
       g_ptr_array_add (ckpt->files, f);
       g_hash_table_insert (shards, (gpointer) shard, f);
     }
-    gboolean present = FALSE;
-    guint n = weight_file_n_tensors (f);
-    if (f->st) {
-      present = bt_safetensors_lookup (f->st, l->data) != NULL;
-    } else {
-      for (guint i = 0; i < n && !present; i++) {
-        const BtTensor *t;
-        present = strcmp (weight_file_nth (f, i, &t), l->data) == 0;
-      }
-    }
-    if (!present) {
-      g_set_error (error, BT_ERROR, BT_ERROR_MISSING_TENSOR,
-                   "%s: tensor \"%s\" is not in shard %s as %s claims",
-                   f->path, (const char *) l->data, shard, index_path);
-      return FALSE;
-    }
   }
   if (ckpt->files->len == 0) {
     g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
                  "%s: the weight_map is empty", index_path);
     return FALSE;
   }
-  return TRUE;
-}
+  if (!build_table (ckpt, error))
+    return FALSE;
 
-static int
-compare_entries (const void *a, const void *b)
-{
-  return strcmp (((const Entry *) a)->name, ((const Entry *) b)->name);
-}
-
-static gboolean
-build_table (BtCheckpoint *ckpt, GError **error)
-{
-  guint total = 0;
-  for (guint i = 0; i < ckpt->files->len; i++)
-    total += weight_file_n_tensors (g_ptr_array_index (ckpt->files, i));
-  ckpt->entries = g_new0 (Entry, MAX (total, 1));
-  for (guint i = 0; i < ckpt->files->len; i++) {
-    const WeightFile *f = g_ptr_array_index (ckpt->files, i);
-    guint n = weight_file_n_tensors (f);
-    for (guint j = 0; j < n; j++) {
-      Entry *e = &ckpt->entries[ckpt->n_entries++];
-      e->name = weight_file_nth (f, j, &e->raw);
-      e->file = f;
-    }
-  }
-  qsort (ckpt->entries, ckpt->n_entries, sizeof (Entry), compare_entries);
-  for (guint i = 1; i < ckpt->n_entries; i++) {
-    if (strcmp (ckpt->entries[i - 1].name, ckpt->entries[i].name) == 0) {
-      g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
-                   "%s: tensor \"%s\" is stored twice (%s and %s)", ckpt->path,
-                   ckpt->entries[i].name, ckpt->entries[i - 1].file->path,
-                   ckpt->entries[i].file->path);
+  /* every tensor the index lists is where it says */
+  for (GList *l = names; l; l = l->next) {
+    const char *shard = json_object_get_string_member (map, l->data);
+    const WeightFile *f = g_hash_table_lookup (shards, shard);
+    Entry *e = find (ckpt, l->data);
+    if (!e || e->file != f) {
+      g_set_error (error, BT_ERROR, BT_ERROR_MISSING_TENSOR,
+                   "%s: tensor \"%s\" is not in shard %s as %s claims",
+                   f->path, (const char *) l->data, shard, index_path);
       return FALSE;
     }
   }
@@ -266,9 +273,9 @@ bt_checkpoint_open (const char *path, GError **error)
     WeightFile *f = weight_file_open (ckpt->path, error);
     if (f)
       g_ptr_array_add (ckpt->files, f);
-    ok = f != NULL;
+    ok = f != NULL && build_table (ckpt, error);
   }
-  if (!ok || !build_table (ckpt, error)) {
+  if (!ok) {
     bt_checkpoint_free (ckpt);
     return NULL;
   }
@@ -305,14 +312,6 @@ bt_checkpoint_nth_name (const BtCheckpoint *ckpt, guint i)
 {
   g_return_val_if_fail (i < ckpt->n_entries, NULL);
   return ckpt->entries[i].name;
-}
-
-static Entry *
-find (const BtCheckpoint *ckpt, const char *name)
-{
-  Entry key = { .name = name };
-  return bsearch (&key, ckpt->entries, ckpt->n_entries, sizeof (Entry),
-                  compare_entries);
 }
 
 const BtTensor *
