@@ -171,8 +171,13 @@ parse_entry (BtSafetensors *st, Entry *e, const char *tname, JsonNode *node,
                    &e->end))
     return fail (error, BT_ERROR_FORMAT, name,
                  "tensor \"%s\" has no data_offsets [begin, end]", tname);
-  if (e->begin > e->end || e->end > data_size)
+  if (e->begin > e->end)
     return fail (error, BT_ERROR_FORMAT, name,
+                 "tensor \"%s\" data_offsets [%" G_GUINT64_FORMAT ", %"
+                 G_GUINT64_FORMAT "] end before they begin", tname, e->begin,
+                 e->end);
+  if (e->end > data_size)
+    return fail (error, BT_ERROR_TRUNCATED, name,
                  "tensor \"%s\" data_offsets [%" G_GUINT64_FORMAT ", %"
                  G_GUINT64_FORMAT "] lie outside the data area of %"
                  G_GUINT64_FORMAT " bytes", tname, e->begin, e->end, data_size);

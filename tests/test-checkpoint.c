@@ -2,6 +2,7 @@
  * format it ships, with identical tensors. */
 #include "bt-checkpoint.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -166,6 +167,185 @@ test_hubstyle (void)
                   shared, position_ids);
 }
 
+static BtCheckpoint *
+open_fixture (const char *file)
+{
+  g_autofree char *path = g_build_filename (data_dir (), "fixtures", file, NULL);
+  g_autoptr (GError) error = NULL;
+  BtCheckpoint *ckpt = bt_checkpoint_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (ckpt);
+  return ckpt;
+}
+
+/* `name` read as float32 equals the float32 tensor `name.expect` that the
+ * fixture writer stored from the same numbers, bit for bit. */
+static void
+assert_matches_expect (BtCheckpoint *ckpt, const char *name)
+{
+  g_autofree char *expect_name = g_strconcat (name, ".expect", NULL);
+  g_autoptr (GError) error = NULL;
+  const BtTensor *got = bt_checkpoint_lookup_f32 (ckpt, name, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (got);
+  const BtTensor *want = bt_checkpoint_lookup_raw (ckpt, expect_name);
+  g_assert_nonnull (want);
+  g_assert_cmpint (want->dtype, ==, BT_DTYPE_F32);
+  g_assert_true (bt_tensor_has_shape (got, BT_DTYPE_F32, want->ndim, want->shape));
+  g_assert_cmpmem (got->data, bt_tensor_nbytes (got), want->data,
+                   bt_tensor_nbytes (want));
+}
+
+static void
+test_half_safetensors (void)
+{
+  g_autoptr (BtCheckpoint) f16 = open_fixture ("f16.safetensors");
+  assert_matches_expect (f16, "w");
+  assert_matches_expect (f16, "scalar");
+  g_assert_cmpint (bt_checkpoint_lookup_raw (f16, "w")->dtype, ==, BT_DTYPE_F16);
+  /* converted once: the same buffer comes back */
+  const BtTensor *a = bt_checkpoint_lookup_f32 (f16, "w", NULL);
+  g_assert_true (a == bt_checkpoint_lookup_f32 (f16, "w", NULL));
+  g_autoptr (GError) error = NULL;
+  g_assert_null (bt_checkpoint_lookup_f32 (f16, "ids", &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_DTYPE);
+  g_assert_nonnull (strstr (error->message, "f16.safetensors"));
+
+  g_autoptr (BtCheckpoint) bf16 = open_fixture ("bf16.safetensors");
+  g_assert_cmpint (bt_checkpoint_lookup_raw (bf16, "w")->dtype, ==, BT_DTYPE_BF16);
+  assert_matches_expect (bf16, "w");
+}
+
+static gpointer
+lookup_thread (gpointer data)
+{
+  BtCheckpoint *ckpt = data;
+  return (gpointer) bt_checkpoint_lookup_f32 (ckpt, "w", NULL);
+}
+
+/* Threads racing for the first conversion all get the one copy. */
+static void
+test_f32_threads (void)
+{
+  g_autoptr (BtCheckpoint) ckpt = open_fixture ("f16.safetensors");
+  GThread *threads[4];
+  for (int i = 0; i < 4; i++)
+    threads[i] = g_thread_new ("lookup", lookup_thread, ckpt);
+  gpointer first = g_thread_join (threads[0]);
+  g_assert_nonnull (first);
+  for (int i = 1; i < 4; i++)
+    g_assert_true (g_thread_join (threads[i]) == first);
+}
+
+/* One checkpoint, sharded in both formats, the same tensors either way. */
+static void
+test_sharded (void)
+{
+  g_autoptr (BtCheckpoint) st = open_fixture ("sharded-safetensors");
+  g_autoptr (BtCheckpoint) bin = open_fixture ("sharded-bin");
+  g_assert_true (g_str_has_suffix (bt_checkpoint_get_path (st),
+                                   "model.safetensors.index.json"));
+  g_assert_true (g_str_has_suffix (bt_checkpoint_get_path (bin),
+                                   "pytorch_model.bin.index.json"));
+  g_assert_cmpuint (bt_checkpoint_n_tensors (st), ==, 5);
+  g_assert_cmpuint (bt_checkpoint_n_tensors (bin), ==, 5);
+  assert_same_tensors (st, bin);
+  assert_same_tensors (bin, st);
+  /* the aligned float32 data of a .bin is used in place */
+  const BtTensor *raw = bt_checkpoint_lookup_raw (bin, "encoder.weight");
+  g_assert_true (bt_checkpoint_lookup_f32 (bin, "encoder.weight", NULL) == raw);
+}
+
+static void
+test_half_bin (void)
+{
+  g_autoptr (BtCheckpoint) ckpt = open_fixture ("half.bin");
+  g_assert_cmpint (bt_checkpoint_lookup_raw (ckpt, "w16")->dtype, ==, BT_DTYPE_F16);
+  g_assert_cmpint (bt_checkpoint_lookup_raw (ckpt, "wbf16")->dtype, ==, BT_DTYPE_BF16);
+  assert_matches_expect (ckpt, "w16");
+  assert_matches_expect (ckpt, "wbf16");
+}
+
+/* Views of one storage at offsets, transposed, strided, expanded. */
+static void
+test_shared_storage (void)
+{
+  g_autoptr (BtCheckpoint) ckpt = open_fixture ("shared.bin");
+  const char *views[] = { "rows", "tail", "transposed", "every_other",
+                          "expanded", "scalar", "empty" };
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    assert_matches_expect (ckpt, views[i]);
+  const BtTensor *ids = bt_checkpoint_lookup_raw (ckpt, "position_ids");
+  gint64 shape[2] = { 2, 4 };
+  g_assert_true (bt_tensor_has_shape (ids, BT_DTYPE_I64, 2, shape));
+  for (int k = 0; k < 8; k++)
+    g_assert_cmpint (((const gint64 *) ids->data)[k], ==, k % 4);
+}
+
+static void
+assert_open_fails (const char *fixture, int code, const char *needle)
+{
+  g_autofree char *path = g_build_filename (data_dir (), "fixtures", fixture, NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (bt_checkpoint_open (path, &error));
+  g_assert_error (error, BT_ERROR, code);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, fixture));
+  if (needle)
+    g_assert_nonnull (strstr (error->message, needle));
+}
+
+/* A pickle that calls os.system is refused, and nothing runs. */
+static void
+test_unsafe_pickle (void)
+{
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *marker = g_build_filename (cwd, "bt-pickle-was-executed", NULL);
+  g_unlink (marker);
+  assert_open_fails ("os-system.bin", BT_ERROR_UNSAFE, "system");
+  assert_open_fails ("os-system-bare.bin", BT_ERROR_UNSAFE, "os.system");
+  assert_open_fails ("not-a-state-dict.bin", BT_ERROR_FORMAT, "state_dict");
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+}
+
+static char *
+make_tmpdir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("bt-ckpt-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+test_missing_shard (void)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *index = g_build_filename (dir, "model.safetensors.index.json", NULL);
+  const char *json = "{\"weight_map\": {\"a\": \"model-00001-of-00009.safetensors\"}}";
+  g_assert_true (g_file_set_contents (index, json, -1, NULL));
+  g_autoptr (GError) error = NULL;
+  g_assert_null (bt_checkpoint_open (dir, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "model-00001-of-00009.safetensors"));
+
+  /* a shard name that leaves the folder is refused before any open */
+  g_clear_error (&error);
+  json = "{\"weight_map\": {\"a\": \"../elsewhere.safetensors\"}}";
+  g_assert_true (g_file_set_contents (index, json, -1, NULL));
+  g_assert_null (bt_checkpoint_open (dir, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, index));
+
+  /* nothing to load at all */
+  g_clear_error (&error);
+  g_unlink (index);
+  g_assert_null (bt_checkpoint_open (dir, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, dir));
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -173,5 +353,12 @@ main (int argc, char **argv)
   g_test_add_func ("/checkpoint/golden-folders", test_golden_folders);
   g_test_add_func ("/checkpoint/golden-bin", test_golden_bin);
   g_test_add_func ("/checkpoint/hubstyle", test_hubstyle);
+  g_test_add_func ("/checkpoint/half-safetensors", test_half_safetensors);
+  g_test_add_func ("/checkpoint/f32-threads", test_f32_threads);
+  g_test_add_func ("/checkpoint/sharded", test_sharded);
+  g_test_add_func ("/checkpoint/half-bin", test_half_bin);
+  g_test_add_func ("/checkpoint/shared-storage", test_shared_storage);
+  g_test_add_func ("/checkpoint/unsafe-pickle", test_unsafe_pickle);
+  g_test_add_func ("/checkpoint/missing-shard", test_missing_shard);
   return g_test_run ();
 }
