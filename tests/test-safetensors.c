@@ -136,6 +136,156 @@ test_write_roundtrip (void)
   g_rmdir (dir);
 }
 
+static void
+test_metadata (void)
+{
+  g_autofree char *path = g_build_filename (data_dir (), "fixtures",
+                                            "f16.safetensors", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtSafetensors) st = bt_safetensors_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bt_safetensors_metadata (st, "format"), ==, "pt");
+  g_assert_null (bt_safetensors_metadata (st, "absent"));
+  g_assert_null (bt_safetensors_lookup (st, "__metadata__"));
+}
+
+/* A file of an 8-byte header length, `header` padded to 8 bytes, and
+ * `data_len` data bytes; `claimed_len` replaces the true header length when
+ * not 0. */
+static GBytes *
+build_file (const char *header, gsize data_len, guint64 claimed_len)
+{
+  gsize hlen = (strlen (header) + 7) & ~(gsize) 7;
+  gsize total = 8 + hlen + data_len;
+  guint8 *buf = g_malloc0 (total);
+  guint64 len = claimed_len ? claimed_len : hlen;
+  for (int i = 0; i < 8; i++)
+    buf[i] = (guint8) (len >> (8 * i));
+  memset (buf + 8, ' ', hlen);
+  memcpy (buf + 8, header, strlen (header));
+  return g_bytes_new_take (buf, total);
+}
+
+typedef struct {
+  const char *what;
+  const char *header;
+  gsize data_len;
+  guint64 claimed_len;
+  int code;
+  const char *needle;
+} BadCase;
+
+static const BadCase bad_cases[] = {
+  { "header length past the end", "{}", 0, 1000, BT_ERROR_TRUNCATED, "header length" },
+  { "bad JSON", "{\"a\": {\"dtype\": \"F32\",", 0, 0, BT_ERROR_FORMAT, "JSON" },
+  { "not an object", "[1, 2]", 0, 0, BT_ERROR_FORMAT, "object" },
+  { "offsets out of range",
+    "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8, 0,
+    BT_ERROR_TRUNCATED, "outside the data area" },
+  { "offsets reversed",
+    "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 8, 0,
+    BT_ERROR_FORMAT, "end before" },
+  { "overlapping offsets",
+    "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+    "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, 0,
+    BT_ERROR_FORMAT, "overlaps" },
+  { "a hole in the data",
+    "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, 0,
+    BT_ERROR_FORMAT, "no tensor" },
+  { "trailing data",
+    "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8, 0,
+    BT_ERROR_FORMAT, "cover" },
+  { "wrong byte size",
+    "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, 0,
+    BT_ERROR_FORMAT, "needs 12 bytes" },
+  { "duplicate names",
+    "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
+    "\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}", 2, 0,
+    BT_ERROR_FORMAT, "more than once" },
+  { "unknown dtype",
+    "{\"a\":{\"dtype\":\"F128\",\"shape\":[1],\"data_offsets\":[0,16]}}", 16, 0,
+    BT_ERROR_FORMAT, "F128" },
+  { "too many dimensions",
+    "{\"a\":{\"dtype\":\"U8\",\"shape\":[1,1,1,1,1,1,1,1,1],"
+    "\"data_offsets\":[0,1]}}", 1, 0, BT_ERROR_UNSUPPORTED, "dimensions" },
+  { "negative dimension",
+    "{\"a\":{\"dtype\":\"U8\",\"shape\":[-1],\"data_offsets\":[0,0]}}", 0, 0,
+    BT_ERROR_FORMAT, "non-negative" },
+  { "shape overflowing 64 bits",
+    "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
+    "\"data_offsets\":[0,0]}}", 0, 0, BT_ERROR_FORMAT, "too large" },
+  { "metadata not strings", "{\"__metadata__\":{\"a\":1}}", 0, 0,
+    BT_ERROR_FORMAT, "__metadata__" },
+  { "missing data_offsets", "{\"a\":{\"dtype\":\"U8\",\"shape\":[]}}", 0, 0,
+    BT_ERROR_FORMAT, "data_offsets" },
+};
+
+/* Each malformed file gives its own error, naming the file. */
+static void
+test_malformed (void)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "bad.safetensors", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++) {
+    const BadCase *c = &bad_cases[i];
+    g_autoptr (GBytes) bytes = build_file (c->header, c->data_len, c->claimed_len);
+    gsize len;
+    const guint8 *data = g_bytes_get_data (bytes, &len);
+    g_assert_true (g_file_set_contents (path, (const char *) data, (gssize) len, NULL));
+    g_autoptr (GError) error = NULL;
+    g_assert_null (bt_safetensors_open (path, &error));
+    g_test_message ("%s: %s", c->what, error ? error->message : "(no error)");
+    g_assert_error (error, BT_ERROR, c->code);
+    g_assert_nonnull (strstr (error->message, path));
+    g_assert_nonnull (strstr (error->message, c->needle));
+  }
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+/* A valid file cut short, by one byte and down to nothing. */
+static void
+test_truncated (void)
+{
+  g_autofree char *golden = g_build_filename (data_dir (), "golden", "models",
+                                              "itm_add_t3v3c2",
+                                              "model.safetensors", NULL);
+  g_autofree char *contents = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (golden, &contents, &len, NULL));
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "cut.safetensors", NULL);
+  gsize cuts[] = { len - 1, len / 2, 7, 0 };
+  for (guint i = 0; i < G_N_ELEMENTS (cuts); i++) {
+    g_assert_true (g_file_set_contents (path, contents, (gssize) cuts[i], NULL));
+    g_autoptr (GError) error = NULL;
+    g_assert_null (bt_safetensors_open (path, &error));
+    g_assert_error (error, BT_ERROR, BT_ERROR_TRUNCATED);
+    g_assert_nonnull (strstr (error->message, path));
+  }
+  g_unlink (path);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (bt_safetensors_open (path, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, path));
+  g_rmdir (dir);
+}
+
+static void
+test_open_from_data (void)
+{
+  g_autoptr (GBytes) bytes = build_file (
+      "{\"x\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, 0);
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtSafetensors) st = bt_safetensors_open_from_data (data, len, "mem", &error);
+  g_assert_no_error (error);
+  const BtTensor *t = bt_safetensors_lookup (st, "x");
+  g_assert_nonnull (t);
+  g_assert_true ((const guint8 *) t->data == data + len - 8);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -143,5 +293,9 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/golden-files", test_golden_files);
   g_test_add_func ("/safetensors/scalar", test_scalar);
   g_test_add_func ("/safetensors/write-roundtrip", test_write_roundtrip);
+  g_test_add_func ("/safetensors/metadata", test_metadata);
+  g_test_add_func ("/safetensors/malformed", test_malformed);
+  g_test_add_func ("/safetensors/truncated", test_truncated);
+  g_test_add_func ("/safetensors/open-from-data", test_open_from_data);
   return g_test_run ();
 }
