@@ -14,16 +14,21 @@
  * (user scratchpad mode), so after warm-up a call allocates no work memory
  * and two threads can run the same primitive at once.
  *
+ * oneDNN is loaded with dlopen on first use, not linked: float32 users
+ * never map it (40 MB, with libstdc++ and an OpenCL loader), and the
+ * OpenMP runtime it brings reads its settings from the environment when it
+ * loads, which gives us one chance to ask for passive waiting first (see
+ * load_dnnl).
+ *
  * SPDX-License-Identifier: MIT
  */
 #include "bt-bf16.h"
 
 #ifdef BT_HAVE_DNNL
+#include <dlfcn.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
-#if DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
-#include <omp.h>
-#endif
+#include <stdlib.h>
 #endif
 
 /* Kernels of a new shape are first built for this many rows to learn the
@@ -78,6 +83,27 @@ typedef struct {
   gsize cap;
 } ThreadState;
 
+#define DNNL_FUNCTIONS(X) \
+  X (engine_create) X (get_effective_cpu_isa) X (matmul_desc_init) \
+  X (memory_create) X (memory_desc_get_size) X (memory_desc_init_by_tag) \
+  X (memory_destroy) X (post_ops_append_eltwise) X (post_ops_create) \
+  X (post_ops_destroy) X (primitive_attr_create) X (primitive_attr_destroy) \
+  X (primitive_attr_set_post_ops) X (primitive_attr_set_scratchpad_mode) \
+  X (primitive_create) X (primitive_desc_create) X (primitive_desc_destroy) \
+  X (primitive_desc_query_md) X (primitive_destroy) X (primitive_execute) \
+  X (reorder_primitive_desc_create) X (status2str) X (stream_create) \
+  X (stream_destroy) X (stream_wait)
+
+/* The oneDNN functions we use, resolved from the dlopen'ed library; the
+ * OpenMP ones come from the runtime it pulls in. */
+static struct {
+#define DECLARE(f) __typeof__ (dnnl_##f) *f;
+  DNNL_FUNCTIONS (DECLARE)
+#undef DECLARE
+  int (*omp_get_max_threads) (void);
+  void (*omp_set_num_threads) (int);
+} dnnl;
+
 static dnnl_engine_t engine;
 static GMutex shapes_lock;
 static GHashTable *shapes;
@@ -87,7 +113,7 @@ thread_state_free (gpointer data)
 {
   ThreadState *ts = data;
   if (ts->stream)
-    dnnl_stream_destroy (ts->stream);
+    dnnl.stream_destroy (ts->stream);
   g_aligned_free (ts->buf);
   g_free (ts);
 }
@@ -100,42 +126,79 @@ check (dnnl_status_t status, const char *what, GError **error)
   if (status == dnnl_success)
     return TRUE;
   g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED, "oneDNN: %s failed: %s",
-               what, dnnl_status2str (status));
+               what, dnnl.status2str (status));
   return FALSE;
 }
 
+#define DNNL_SONAME "libdnnl.so." G_STRINGIFY (DNNL_VERSION_MAJOR)
+
+/* Loads oneDNN and creates its CPU engine; returns NULL on success, else
+ * why not (a static string).
+ *
+ * GNU OpenMP's threads spin for a while (300000 rounds, about a
+ * millisecond) after each parallel region. Between two oneDNN calls that
+ * steals a core from OpenBLAS's threads and from other elements, and a
+ * descheduled team member makes the spinning ones wait for it: we measured
+ * 2 to 100 times slower products on the shared 2-core machine
+ * (docs/bf16.md). The runtime reads OMP_WAIT_POLICY once, when it loads, so
+ * unless the user chose a policy, or OpenMP is already loaded, ask for
+ * passive waiting now. (setenv is not safe against a concurrent getenv in
+ * another thread; this runs once, at the first bf16 model load.) */
 static gpointer
-create_engine (gpointer data)
+load_dnnl (gpointer data)
 {
   (void) data;
-  dnnl_engine_t e = NULL;
-  if (dnnl_engine_create (&e, dnnl_cpu, 0) != dnnl_success)
-    return NULL;
-  return e;
+  void *gomp = dlopen ("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
+  if (gomp)
+    dlclose (gomp);
+  else if (!g_getenv ("OMP_WAIT_POLICY") && !g_getenv ("GOMP_SPINCOUNT"))
+    setenv ("OMP_WAIT_POLICY", "PASSIVE", 0);
+
+  void *lib = dlopen (DNNL_SONAME, RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    return "cannot load " DNNL_SONAME " (oneDNN)";
+#define RESOLVE(f) \
+  if (!(dnnl.f = (__typeof__ (dnnl.f)) dlsym (lib, "dnnl_" #f))) \
+    return DNNL_SONAME " lacks dnnl_" #f;
+  DNNL_FUNCTIONS (RESOLVE)
+#undef RESOLVE
+  dnnl.omp_get_max_threads =
+    (__typeof__ (dnnl.omp_get_max_threads)) dlsym (lib, "omp_get_max_threads");
+  dnnl.omp_set_num_threads =
+    (__typeof__ (dnnl.omp_set_num_threads)) dlsym (lib, "omp_set_num_threads");
+  if (!dnnl.omp_get_max_threads || !dnnl.omp_set_num_threads)
+    dnnl.omp_get_max_threads = NULL;
+
+  if (dnnl.engine_create (&engine, dnnl_cpu, 0) != dnnl_success)
+    return "oneDNN cannot create a CPU engine";
+  return NULL;
 }
 
 static dnnl_engine_t
 get_engine (GError **error)
 {
   static GOnce once = G_ONCE_INIT;
-  engine = g_once (&once, create_engine, NULL);
-  if (!engine)
-    g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED,
-                 "oneDNN: cannot create a CPU engine");
+  const char *why = g_once (&once, load_dnnl, NULL);
+  if (why) {
+    g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED, "bf16: %s", why);
+    return NULL;
+  }
   return engine;
 }
 
 static gboolean
 cpu_has_bf16_units (void)
 {
-  dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa ();
+  dnnl_cpu_isa_t isa = dnnl.get_effective_cpu_isa ();
   return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
 }
 
 const char *
 bt_bf16_isa_name (void)
 {
-  switch (dnnl_get_effective_cpu_isa ()) {
+  if (!get_engine (NULL))
+    return "none";
+  switch (dnnl.get_effective_cpu_isa ()) {
     case dnnl_cpu_isa_sse41: return "sse41";
     case dnnl_cpu_isa_avx: return "avx";
     case dnnl_cpu_isa_avx2: return "avx2";
@@ -171,7 +234,7 @@ get_thread_state (GError **error)
   if (ts)
     return ts;
   ts = g_new0 (ThreadState, 1);
-  if (!check (dnnl_stream_create (&ts->stream, engine,
+  if (!check (dnnl.stream_create (&ts->stream, engine,
                                   dnnl_stream_default_flags),
               "creating a stream", error)) {
     g_free (ts);
@@ -192,18 +255,16 @@ thread_state_reserve (ThreadState *ts, gsize size)
   return ts->buf;
 }
 
-/* oneDNN reads OMP's thread count of the calling thread (an OMP setting is
- * per thread), and bakes it into each kernel it builds. */
+/* oneDNN reads OpenMP's thread count of the calling thread (an OpenMP
+ * setting is per thread) and bakes it into each kernel it builds. */
 static int
 apply_num_threads (void)
 {
   int n = g_atomic_int_get (&bf16_num_threads);
   if (n <= 0)
     n = (int) g_get_num_processors ();
-#if DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
-  if (omp_get_max_threads () != n)
-    omp_set_num_threads (n);
-#endif
+  if (dnnl.omp_get_max_threads && dnnl.omp_get_max_threads () != n)
+    dnnl.omp_set_num_threads (n);
   return n;
 }
 
@@ -218,9 +279,9 @@ kernel_free (gpointer data)
 {
   Kernel *k = data;
   if (k->to_bf16)
-    dnnl_primitive_destroy (k->to_bf16);
+    dnnl.primitive_destroy (k->to_bf16);
   if (k->matmul)
-    dnnl_primitive_destroy (k->matmul);
+    dnnl.primitive_destroy (k->matmul);
   g_free (k);
 }
 
@@ -229,7 +290,7 @@ init_2d (dnnl_memory_desc_t *md, gint64 d0, gint64 d1, dnnl_data_type_t dt,
          dnnl_format_tag_t tag, GError **error)
 {
   dnnl_dims_t dims = { d0, d1 };
-  return check (dnnl_memory_desc_init_by_tag (md, 2, dims, dt, tag),
+  return check (dnnl.memory_desc_init_by_tag (md, 2, dims, dt, tag),
                 "describing a matrix", error);
 }
 
@@ -245,35 +306,35 @@ create_matmul_pd (const Shape *s, const dnnl_memory_desc_t *xb_md,
   dnnl_primitive_desc_t pd = NULL;
   dnnl_matmul_desc_t desc;
 
-  if (!check (dnnl_matmul_desc_init (&desc, xb_md, w_md,
+  if (!check (dnnl.matmul_desc_init (&desc, xb_md, w_md,
                                      s->has_bias ? &s->b_md : NULL, y_md),
               "describing a matmul", error))
     return NULL;
-  if (!check (dnnl_primitive_attr_create (&attr), "creating attributes", error))
+  if (!check (dnnl.primitive_attr_create (&attr), "creating attributes", error))
     return NULL;
-  gboolean ok = check (dnnl_primitive_attr_set_scratchpad_mode (
+  gboolean ok = check (dnnl.primitive_attr_set_scratchpad_mode (
                          attr, dnnl_scratchpad_mode_user),
                        "setting the scratchpad mode", error);
   if (ok && s->act != BT_BF16_ACT_NONE) {
-    ok = check (dnnl_post_ops_create (&ops), "creating post-ops", error);
+    ok = check (dnnl.post_ops_create (&ops), "creating post-ops", error);
     if (ok && s->act == BT_BF16_ACT_GELU_ERF)
-      ok = check (dnnl_post_ops_append_eltwise (ops, 1.0f,
+      ok = check (dnnl.post_ops_append_eltwise (ops, 1.0f,
                                                 dnnl_eltwise_gelu_erf, 0, 0),
                   "adding GELU", error);
     else if (ok)
-      ok = check (dnnl_post_ops_append_eltwise (ops, 1.0f, dnnl_eltwise_swish,
+      ok = check (dnnl.post_ops_append_eltwise (ops, 1.0f, dnnl_eltwise_swish,
                                                 1.702f, 0),
                   "adding QuickGELU", error);
     if (ok)
-      ok = check (dnnl_primitive_attr_set_post_ops (attr, ops),
+      ok = check (dnnl.primitive_attr_set_post_ops (attr, ops),
                   "attaching post-ops", error);
   }
   if (ok)
-    ok = check (dnnl_primitive_desc_create (&pd, &desc, attr, engine, NULL),
+    ok = check (dnnl.primitive_desc_create (&pd, &desc, attr, engine, NULL),
                 "creating a bf16 matmul", error);
   if (ops)
-    dnnl_post_ops_destroy (ops);
-  dnnl_primitive_attr_destroy (attr);
+    dnnl.post_ops_destroy (ops);
+  dnnl.primitive_attr_destroy (attr);
   return ok ? pd : NULL;
 }
 
@@ -295,39 +356,39 @@ kernel_new (const Shape *s, int rows, int n_threads, GError **error)
   if (!mpd)
     goto fail;
   k->matmul_scratch_md =
-    *dnnl_primitive_desc_query_md (mpd, dnnl_query_scratchpad_md, 0);
-  k->matmul_scratch = dnnl_memory_desc_get_size (&k->matmul_scratch_md);
-  if (!check (dnnl_primitive_create (&k->matmul, mpd), "building a bf16 matmul",
+    *dnnl.primitive_desc_query_md (mpd, dnnl_query_scratchpad_md, 0);
+  k->matmul_scratch = dnnl.memory_desc_get_size (&k->matmul_scratch_md);
+  if (!check (dnnl.primitive_create (&k->matmul, mpd), "building a bf16 matmul",
               error))
     goto fail;
 
-  if (!check (dnnl_primitive_attr_create (&attr), "creating attributes", error)
-      || !check (dnnl_primitive_attr_set_scratchpad_mode (
+  if (!check (dnnl.primitive_attr_create (&attr), "creating attributes", error)
+      || !check (dnnl.primitive_attr_set_scratchpad_mode (
                    attr, dnnl_scratchpad_mode_user),
                  "setting the scratchpad mode", error)
-      || !check (dnnl_reorder_primitive_desc_create (&rpd, &k->x_md, engine,
+      || !check (dnnl.reorder_primitive_desc_create (&rpd, &k->x_md, engine,
                                                      &k->xb_md, engine, attr),
                  "creating an f32 -> bf16 reorder", error))
     goto fail;
   k->to_bf16_scratch_md =
-    *dnnl_primitive_desc_query_md (rpd, dnnl_query_scratchpad_md, 0);
-  k->to_bf16_scratch = dnnl_memory_desc_get_size (&k->to_bf16_scratch_md);
-  if (!check (dnnl_primitive_create (&k->to_bf16, rpd),
+    *dnnl.primitive_desc_query_md (rpd, dnnl_query_scratchpad_md, 0);
+  k->to_bf16_scratch = dnnl.memory_desc_get_size (&k->to_bf16_scratch_md);
+  if (!check (dnnl.primitive_create (&k->to_bf16, rpd),
               "building an f32 -> bf16 reorder", error))
     goto fail;
 
-  dnnl_primitive_attr_destroy (attr);
-  dnnl_primitive_desc_destroy (rpd);
-  dnnl_primitive_desc_destroy (mpd);
+  dnnl.primitive_attr_destroy (attr);
+  dnnl.primitive_desc_destroy (rpd);
+  dnnl.primitive_desc_destroy (mpd);
   return k;
 
 fail:
   if (attr)
-    dnnl_primitive_attr_destroy (attr);
+    dnnl.primitive_attr_destroy (attr);
   if (rpd)
-    dnnl_primitive_desc_destroy (rpd);
+    dnnl.primitive_desc_destroy (rpd);
   if (mpd)
-    dnnl_primitive_desc_destroy (mpd);
+    dnnl.primitive_desc_destroy (mpd);
   kernel_free (k);
   return NULL;
 }
@@ -403,8 +464,8 @@ shape_new (const Shape *key, GError **error)
     shape_free (s);
     return NULL;
   }
-  s->w_md = *dnnl_primitive_desc_query_md (pd, dnnl_query_weights_md, 0);
-  dnnl_primitive_desc_destroy (pd);
+  s->w_md = *dnnl.primitive_desc_query_md (pd, dnnl_query_weights_md, 0);
+  dnnl.primitive_desc_destroy (pd);
   return s;
 }
 
@@ -442,7 +503,7 @@ wrap (const dnnl_memory_desc_t *md, const void *data)
 {
   dnnl_memory_t m = NULL;
   /* oneDNN takes a non-const handle even for inputs it only reads */
-  if (dnnl_memory_create (&m, md, engine, (void *) data) != dnnl_success)
+  if (dnnl.memory_create (&m, md, engine, (void *) data) != dnnl_success)
     return NULL;
   return m;
 }
@@ -457,11 +518,11 @@ execute (dnnl_primitive_t prim, ThreadState *ts, dnnl_exec_arg_t *args, int n,
     if (!args[i].memory)
       ok = check (dnnl_out_of_memory, what, error);
   if (ok)
-    ok = check (dnnl_primitive_execute (prim, ts->stream, n, args), what, error)
-         && check (dnnl_stream_wait (ts->stream), what, error);
+    ok = check (dnnl.primitive_execute (prim, ts->stream, n, args), what, error)
+         && check (dnnl.stream_wait (ts->stream), what, error);
   for (int i = 0; i < n; i++)
     if (args[i].memory)
-      dnnl_memory_destroy (args[i].memory);
+      dnnl.memory_destroy (args[i].memory);
   return ok;
 }
 
@@ -485,7 +546,7 @@ bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
 
   BtBf16Linear *l = g_new0 (BtBf16Linear, 1);
   l->shape = s;
-  l->weight_bytes = dnnl_memory_desc_get_size (&s->w_md);
+  l->weight_bytes = dnnl.memory_desc_get_size (&s->w_md);
   l->weight = g_aligned_alloc (1, l->weight_bytes, ALIGNMENT);
   if (bias)
     l->bias = g_memdup2 (bias, (gsize) out * sizeof (float));
@@ -496,10 +557,10 @@ bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
   dnnl_primitive_desc_t rpd = NULL;
   dnnl_primitive_t reorder = NULL;
   gboolean ok = init_2d (&w_f32_md, in, out, dnnl_f32, dnnl_ba, error)
-    && check (dnnl_reorder_primitive_desc_create (&rpd, &w_f32_md, engine,
+    && check (dnnl.reorder_primitive_desc_create (&rpd, &w_f32_md, engine,
                                                   &s->w_md, engine, NULL),
               "creating the weight conversion", error)
-    && check (dnnl_primitive_create (&reorder, rpd),
+    && check (dnnl.primitive_create (&reorder, rpd),
               "building the weight conversion", error);
   if (ok) {
     dnnl_exec_arg_t args[] = {
@@ -510,9 +571,9 @@ bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
                   "converting weights to bf16", error);
   }
   if (reorder)
-    dnnl_primitive_destroy (reorder);
+    dnnl.primitive_destroy (reorder);
   if (rpd)
-    dnnl_primitive_desc_destroy (rpd);
+    dnnl.primitive_desc_destroy (rpd);
   if (!ok) {
     bt_bf16_linear_free (l);
     return NULL;
