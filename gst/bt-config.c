@@ -569,6 +569,17 @@ check_positive (const char *key, int value, GError **error)
   return TRUE;
 }
 
+/* Far beyond any published model; keeps every derived size and table
+ * small enough to build. */
+static gboolean
+check_limit (const char *key, int value, int limit, GError **error)
+{
+  if (value > limit)
+    FAIL (BT_ERROR_UNSUPPORTED, "%s = %d is larger than this implementation "
+          "supports (%d)", key, value, limit);
+  return TRUE;
+}
+
 static gboolean
 check_eps (const char *key, double value, GError **error)
 {
@@ -616,6 +627,33 @@ bt_config_validate (const BtConfig *config, GError **error)
       !check_positive ("contrastive_hidden_size",
                        config->contrastive_hidden_size, error) ||
       !check_eps ("layer_norm_eps", config->layer_norm_eps, error))
+    return FALSE;
+
+  if (!check_limit ("text_config.vocab_size", text->vocab_size, 1 << 24,
+                    error) ||
+      !check_limit ("text_config.hidden_size", text->hidden_size, 1 << 16,
+                    error) ||
+      !check_limit ("text_config.num_hidden_layers", text->num_hidden_layers,
+                    1024, error) ||
+      !check_limit ("text_config.intermediate_size", text->intermediate_size,
+                    1 << 20, error) ||
+      !check_limit ("text_config.max_position_embeddings",
+                    text->max_position_embeddings, 1 << 20, error) ||
+      !check_limit ("text_config.type_vocab_size", text->type_vocab_size,
+                    1 << 16, error) ||
+      !check_limit ("vision_config.hidden_size", vision->hidden_size, 1 << 16,
+                    error) ||
+      !check_limit ("vision_config.num_hidden_layers",
+                    vision->num_hidden_layers, 1024, error) ||
+      !check_limit ("vision_config.num_channels", vision->num_channels, 1024,
+                    error) ||
+      !check_limit ("vision_config.image_size", vision->image_size, 1 << 16,
+                    error) ||
+      !check_limit ("hidden_size", config->hidden_size, 1 << 16, error) ||
+      !check_limit ("num_hidden_layers", config->num_hidden_layers, 1024,
+                    error) ||
+      !check_limit ("contrastive_hidden_size", config->contrastive_hidden_size,
+                    1 << 16, error))
     return FALSE;
 
   if ((guint) config->link_tower_type > BT_LINK_INTERPOLATE)

@@ -380,6 +380,9 @@ test_unsupported_and_invalid (void)
       "link_tower_type");
   expect_error ("{\"vision_config\": {\"image_size\": [288, 320]}}",
       BT_ERROR_UNSUPPORTED, "vision_config.image_size");
+  expect_error ("{\"text_config\": {\"num_hidden_layers\": 2000000000}, "
+      "\"vision_config\": {\"num_hidden_layers\": 2000000000}}",
+      BT_ERROR_UNSUPPORTED, "text_config.num_hidden_layers");
 
   expect_error ("{\"hidden_size\": 770, \"text_config\": {\"hidden_size\": "
       "770}}", BT_ERROR_CONFIG, "text_config.num_attention_heads");
