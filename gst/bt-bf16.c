@@ -1,9 +1,9 @@
 /* bt-bf16.c - the bfloat16 linear layer on oneDNN's matmul.
  *
  * oneDNN builds one kernel per exact problem shape, and building one costs
- * one or two milliseconds, so kernels are cached per (rows, threads) in a
- * "shape" that every linear with the same (out, in, bias, activation)
- * shares. A run-time row count (DNNL_RUNTIME_DIM_VAL) would avoid the cache
+ * one or two milliseconds, so kernels are cached per (rows, strides, post-op,
+ * threads) in a "shape" that every linear with the same (out, in, bias
+ * presence) shares. A run-time row count (DNNL_RUNTIME_DIM_VAL) would avoid the cache
  * but makes oneDNN 2.6 fall back from its brgemm kernel to a plain gemm one,
  * 1.5 to 3 times slower (docs/bf16.md). All kernels of a shape take the
  * weights in one blocked layout, fixed when the shape is created.
@@ -44,10 +44,48 @@ bt_bf16_set_num_threads (int n)
   g_atomic_int_set (&bf16_num_threads, MAX (n, 0));
 }
 
+static GMutex registry_lock;
+static GHashTable *registry;      /* const float * -> BtBf16Linear * */
+static gint registry_size;        /* atomic mirror, for the fast path */
+
+void
+bt_bf16_registry_add (const float *weight, BtBf16Linear *l)
+{
+  g_mutex_lock (&registry_lock);
+  if (!registry)
+    registry = g_hash_table_new (NULL, NULL);
+  g_hash_table_insert (registry, (gpointer) weight, l);
+  g_atomic_int_set (&registry_size, (gint) g_hash_table_size (registry));
+  g_mutex_unlock (&registry_lock);
+}
+
+void
+bt_bf16_registry_remove (const float *weight)
+{
+  g_mutex_lock (&registry_lock);
+  if (registry)
+    g_hash_table_remove (registry, weight);
+  g_atomic_int_set (&registry_size,
+                    registry ? (gint) g_hash_table_size (registry) : 0);
+  g_mutex_unlock (&registry_lock);
+}
+
+BtBf16Linear *
+bt_bf16_registry_lookup (const float *weight)
+{
+  if (g_atomic_int_get (&registry_size) == 0)
+    return NULL;
+  g_mutex_lock (&registry_lock);
+  BtBf16Linear *l = registry ? g_hash_table_lookup (registry, weight) : NULL;
+  g_mutex_unlock (&registry_lock);
+  return l;
+}
+
 #ifdef BT_HAVE_DNNL
 
 typedef struct {
-  int rows;
+  int rows, ldx, ldy;
+  BtBf16Post post;
   int n_threads;
   dnnl_primitive_t to_bf16;        /* x: f32 -> bf16, rows x in */
   dnnl_primitive_t matmul;
@@ -60,7 +98,6 @@ typedef struct {
   /* the key */
   int out, in;
   gboolean has_bias;
-  BtBf16Act act;
 
   int refcount;                    /* under shapes_lock */
   dnnl_memory_desc_t w_md;         /* bf16, in x out, blocked */
@@ -86,6 +123,7 @@ typedef struct {
 #define DNNL_FUNCTIONS(X) \
   X (engine_create) X (get_effective_cpu_isa) X (matmul_desc_init) \
   X (memory_create) X (memory_desc_get_size) X (memory_desc_init_by_tag) \
+  X (memory_desc_init_by_strides) X (post_ops_append_sum) \
   X (memory_destroy) X (post_ops_append_eltwise) X (post_ops_create) \
   X (post_ops_destroy) X (primitive_attr_create) X (primitive_attr_destroy) \
   X (primitive_attr_set_post_ops) X (primitive_attr_set_scratchpad_mode) \
@@ -294,17 +332,42 @@ init_2d (dnnl_memory_desc_t *md, gint64 d0, gint64 d1, dnnl_data_type_t dt,
                 "describing a matrix", error);
 }
 
+/* A row-major matrix whose rows are `ld` elements apart. */
+static gboolean
+init_rows (dnnl_memory_desc_t *md, gint64 rows, gint64 cols, gint64 ld,
+           dnnl_data_type_t dt, GError **error)
+{
+  dnnl_dims_t dims = { rows, cols }, strides = { ld, 1 };
+  return check (dnnl.memory_desc_init_by_strides (md, 2, dims, dt, strides),
+                "describing a matrix", error);
+}
+
+static dnnl_alg_kind_t
+post_eltwise (BtBf16Post post, float *alpha)
+{
+  *alpha = 0;
+  switch (post) {
+    case BT_BF16_POST_GELU_ERF: return dnnl_eltwise_gelu_erf;
+    case BT_BF16_POST_QUICK_GELU: *alpha = 1.702f; return dnnl_eltwise_swish;
+    case BT_BF16_POST_TANH: return dnnl_eltwise_tanh;
+    default: return dnnl_alg_kind_undef;
+  }
+}
+
 /* Builds the matmul primitive descriptor for `rows` rows; weights in
  * `w_md` (format_tag_any lets oneDNN choose). */
 static dnnl_primitive_desc_t
 create_matmul_pd (const Shape *s, const dnnl_memory_desc_t *xb_md,
                   const dnnl_memory_desc_t *w_md,
-                  const dnnl_memory_desc_t *y_md, GError **error)
+                  const dnnl_memory_desc_t *y_md, BtBf16Post post,
+                  GError **error)
 {
   dnnl_primitive_attr_t attr = NULL;
   dnnl_post_ops_t ops = NULL;
   dnnl_primitive_desc_t pd = NULL;
   dnnl_matmul_desc_t desc;
+  float alpha;
+  dnnl_alg_kind_t alg = post_eltwise (post, &alpha);
 
   if (!check (dnnl.matmul_desc_init (&desc, xb_md, w_md,
                                      s->has_bias ? &s->b_md : NULL, y_md),
@@ -315,16 +378,13 @@ create_matmul_pd (const Shape *s, const dnnl_memory_desc_t *xb_md,
   gboolean ok = check (dnnl.primitive_attr_set_scratchpad_mode (
                          attr, dnnl_scratchpad_mode_user),
                        "setting the scratchpad mode", error);
-  if (ok && s->act != BT_BF16_ACT_NONE) {
+  if (ok && post != BT_BF16_POST_NONE) {
     ok = check (dnnl.post_ops_create (&ops), "creating post-ops", error);
-    if (ok && s->act == BT_BF16_ACT_GELU_ERF)
-      ok = check (dnnl.post_ops_append_eltwise (ops, 1.0f,
-                                                dnnl_eltwise_gelu_erf, 0, 0),
-                  "adding GELU", error);
+    if (ok && post == BT_BF16_POST_ACCUMULATE)
+      ok = check (dnnl.post_ops_append_sum (ops, 1.0f), "adding a sum", error);
     else if (ok)
-      ok = check (dnnl.post_ops_append_eltwise (ops, 1.0f, dnnl_eltwise_swish,
-                                                1.702f, 0),
-                  "adding QuickGELU", error);
+      ok = check (dnnl.post_ops_append_eltwise (ops, 1.0f, alg, alpha, 0),
+                  "adding an activation", error);
     if (ok)
       ok = check (dnnl.primitive_attr_set_post_ops (attr, ops),
                   "attaching post-ops", error);
@@ -339,20 +399,19 @@ create_matmul_pd (const Shape *s, const dnnl_memory_desc_t *xb_md,
 }
 
 static Kernel *
-kernel_new (const Shape *s, int rows, int n_threads, GError **error)
+kernel_new (const Shape *s, const Kernel *key, GError **error)
 {
   Kernel *k = g_new0 (Kernel, 1);
   dnnl_primitive_desc_t mpd = NULL, rpd = NULL;
   dnnl_primitive_attr_t attr = NULL;
 
-  k->rows = rows;
-  k->n_threads = n_threads;
-  if (!init_2d (&k->x_md, rows, s->in, dnnl_f32, dnnl_ab, error) ||
-      !init_2d (&k->xb_md, rows, s->in, dnnl_bf16, dnnl_ab, error) ||
-      !init_2d (&k->y_md, rows, s->out, dnnl_f32, dnnl_ab, error))
+  *k = *key;
+  if (!init_rows (&k->x_md, k->rows, s->in, k->ldx, dnnl_f32, error) ||
+      !init_2d (&k->xb_md, k->rows, s->in, dnnl_bf16, dnnl_ab, error) ||
+      !init_rows (&k->y_md, k->rows, s->out, k->ldy, dnnl_f32, error))
     goto fail;
 
-  mpd = create_matmul_pd (s, &k->xb_md, &s->w_md, &k->y_md, error);
+  mpd = create_matmul_pd (s, &k->xb_md, &s->w_md, &k->y_md, k->post, error);
   if (!mpd)
     goto fail;
   k->matmul_scratch_md =
@@ -394,14 +453,15 @@ fail:
 }
 
 static Kernel *
-shape_get_kernel (Shape *s, int rows, int n_threads, GError **error)
+shape_get_kernel (Shape *s, const Kernel *key, GError **error)
 {
   Kernel *k = NULL;
 
   g_mutex_lock (&s->lock);
   for (guint i = 0; i < s->kernels->len; i++) {
     Kernel *c = g_ptr_array_index (s->kernels, i);
-    if (c->rows == rows && c->n_threads == n_threads) {
+    if (c->rows == key->rows && c->ldx == key->ldx && c->ldy == key->ldy
+        && c->post == key->post && c->n_threads == key->n_threads) {
       k = c;
       break;
     }
@@ -409,7 +469,7 @@ shape_get_kernel (Shape *s, int rows, int n_threads, GError **error)
   /* Built under the lock: a second thread wanting the same kernel waits
    * rather than building it twice. */
   if (!k) {
-    k = kernel_new (s, rows, n_threads, error);
+    k = kernel_new (s, key, error);
     if (k)
       g_ptr_array_add (s->kernels, k);
   }
@@ -421,16 +481,14 @@ static guint
 shape_hash (gconstpointer p)
 {
   const Shape *s = p;
-  return (guint) s->out * 31u + (guint) s->in * 7u + (guint) s->has_bias * 3u
-         + (guint) s->act;
+  return (guint) s->out * 31u + (guint) s->in * 7u + (guint) s->has_bias;
 }
 
 static gboolean
 shape_equal (gconstpointer a, gconstpointer b)
 {
   const Shape *x = a, *y = b;
-  return x->out == y->out && x->in == y->in && x->has_bias == y->has_bias
-         && x->act == y->act;
+  return x->out == y->out && x->in == y->in && x->has_bias == y->has_bias;
 }
 
 static void
@@ -459,7 +517,8 @@ shape_new (const Shape *key, GError **error)
     shape_free (s);
     return NULL;
   }
-  dnnl_primitive_desc_t pd = create_matmul_pd (s, &xb, &any_w, &y, error);
+  dnnl_primitive_desc_t pd = create_matmul_pd (s, &xb, &any_w, &y,
+                                               BT_BF16_POST_NONE, error);
   if (!pd) {
     shape_free (s);
     return NULL;
@@ -528,7 +587,7 @@ execute (dnnl_primitive_t prim, ThreadState *ts, dnnl_exec_arg_t *args, int n,
 
 BtBf16Linear *
 bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
-                    BtBf16Act act, GError **error)
+                    GError **error)
 {
   g_return_val_if_fail (weight != NULL && out > 0 && in > 0, NULL);
 
@@ -539,7 +598,7 @@ bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
     return NULL;
   apply_num_threads ();
 
-  Shape key = { .out = out, .in = in, .has_bias = bias != NULL, .act = act };
+  Shape key = { .out = out, .in = in, .has_bias = bias != NULL };
   Shape *s = shape_acquire (&key, error);
   if (!s)
     return NULL;
@@ -611,8 +670,8 @@ bt_bf16_linear_get_weight_bytes (const BtBf16Linear *l)
 }
 
 gboolean
-bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, float *y,
-                        GError **error)
+bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, int ldx,
+                        float *y, int ldy, BtBf16Post post, GError **error)
 {
   g_return_val_if_fail (l != NULL && x != NULL && y != NULL && rows > 0,
                         FALSE);
@@ -621,8 +680,11 @@ bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, float *y,
   ThreadState *ts = get_thread_state (error);
   if (!ts)
     return FALSE;
-  int n_threads = apply_num_threads ();
-  Kernel *k = shape_get_kernel (s, rows, n_threads, error);
+  Kernel key = {
+    .rows = rows, .ldx = ldx > 0 ? ldx : s->in, .ldy = ldy > 0 ? ldy : s->out,
+    .post = post, .n_threads = apply_num_threads (),
+  };
+  Kernel *k = shape_get_kernel (s, &key, error);
   if (!k)
     return FALSE;
 
@@ -688,9 +750,9 @@ bt_bf16_available (GError **error)
 
 BtBf16Linear *
 bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
-                    BtBf16Act act, GError **error)
+                    GError **error)
 {
-  (void) weight, (void) bias, (void) out, (void) in, (void) act;
+  (void) weight, (void) bias, (void) out, (void) in;
   set_not_built (error);
   return NULL;
 }
@@ -721,10 +783,10 @@ bt_bf16_linear_get_weight_bytes (const BtBf16Linear *l)
 }
 
 gboolean
-bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, float *y,
-                        GError **error)
+bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, int ldx,
+                        float *y, int ldy, BtBf16Post post, GError **error)
 {
-  (void) l, (void) x, (void) rows, (void) y;
+  (void) l, (void) x, (void) rows, (void) ldx, (void) y, (void) ldy, (void) post;
   set_not_built (error);
   return FALSE;
 }

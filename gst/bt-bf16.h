@@ -14,12 +14,14 @@
 
 G_BEGIN_DECLS
 
-/* The element-wise function fused into the product's output. */
+/* What is fused into the product's output z = x W^T + b. */
 typedef enum {
-  BT_BF16_ACT_NONE,
-  BT_BF16_ACT_GELU_ERF,     /* x/2 (1 + erf (x / sqrt 2)): RoBERTa, BERT */
-  BT_BF16_ACT_QUICK_GELU,   /* x sigmoid (1.702 x): CLIP's MLP */
-} BtBf16Act;
+  BT_BF16_POST_NONE,        /* y = z */
+  BT_BF16_POST_GELU_ERF,    /* y = z/2 (1 + erf (z / sqrt 2)): RoBERTa, BERT */
+  BT_BF16_POST_QUICK_GELU,  /* y = z sigmoid (1.702 z): CLIP's MLP */
+  BT_BF16_POST_TANH,        /* y = tanh (z): poolers */
+  BT_BF16_POST_ACCUMULATE,  /* y += z: a residual branch */
+} BtBf16Post;
 
 typedef struct _BtBf16Linear BtBf16Linear;
 
@@ -34,8 +36,7 @@ void bt_bf16_set_num_threads (int n);
 /* `weight`: out x in, row-major (the checkpoint's [out, in]); `bias`: out
  * floats or NULL. Neither is referenced after the call. */
 BtBf16Linear *bt_bf16_linear_new (const float *weight, const float *bias,
-                                  int out, int in, BtBf16Act act,
-                                  GError **error);
+                                  int out, int in, GError **error);
 void bt_bf16_linear_free (BtBf16Linear *l);
 
 int bt_bf16_linear_get_in (const BtBf16Linear *l);
@@ -43,14 +44,24 @@ int bt_bf16_linear_get_out (const BtBf16Linear *l);
 /* Bytes of converted weights this linear holds. */
 gsize bt_bf16_linear_get_weight_bytes (const BtBf16Linear *l);
 
-/* `x`: rows x in, `y`: rows x out, both float32 row-major, not
- * overlapping. Safe to call from several threads at once. The first call
- * with a given `rows` (and thread count) builds oneDNN's kernel for that
- * shape (a millisecond or two, shared by every linear of the same shape);
- * later calls reuse it and the calling thread's work buffers. FALSE only
- * when oneDNN fails (out of memory, a shape it cannot build). */
+/* `x`: rows x in, `y`: rows x out, both float32 row-major with row strides
+ * `ldx` and `ldy` (0 = in and out), not overlapping. Safe to call from
+ * several threads at once. The first call with a given (rows, strides,
+ * post, thread count) builds oneDNN's kernel for it (a millisecond or two,
+ * shared by every linear of the same out, in and bias presence); later
+ * calls reuse it and the calling thread's work buffers. FALSE only when
+ * oneDNN fails (out of memory, a shape it cannot build). */
 gboolean bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows,
-                                 float *y, GError **error);
+                                 int ldx, float *y, int ldy, BtBf16Post post,
+                                 GError **error);
+
+/* The bf16 copies of a model's weights, found by the float32 weight each
+ * replaces: bt_linear dispatches through this, so the forward code is the
+ * same in both precisions. A lookup costs one atomic read while no bf16
+ * model is loaded. The registry does not own the linears. */
+void bt_bf16_registry_add (const float *weight, BtBf16Linear *l);
+void bt_bf16_registry_remove (const float *weight);
+BtBf16Linear *bt_bf16_registry_lookup (const float *weight);
 
 /* What oneDNN runs on this CPU ("avx512_core_bf16", "avx512_core_amx"), for
  * logs and benchmark reports; "none" without oneDNN. */

@@ -27,21 +27,30 @@
 
 typedef struct {
   int rows, out, in;
-  BtBf16Act act;
+  BtBf16Post post;
   gboolean bias;
+  int pad;                     /* extra floats at the end of each x and y row */
 } Case;
 
 static const Case cases[] = {
-  { 1, 768, 768, BT_BF16_ACT_NONE, TRUE },
-  { 7, 3072, 768, BT_BF16_ACT_NONE, TRUE },
-  { 12, 768, 3072, BT_BF16_ACT_NONE, TRUE },
-  { 16, 2304, 768, BT_BF16_ACT_NONE, FALSE },
-  { 325, 768, 768, BT_BF16_ACT_NONE, TRUE },
-  { 325, 48, 96, BT_BF16_ACT_NONE, TRUE },
-  { 7, 50, 70, BT_BF16_ACT_NONE, FALSE },
-  { 12, 96, 48, BT_BF16_ACT_NONE, TRUE },
-  { 16, 3072, 768, BT_BF16_ACT_GELU_ERF, TRUE },
-  { 7, 3072, 768, BT_BF16_ACT_QUICK_GELU, TRUE },
+  { 1, 768, 768, BT_BF16_POST_NONE, TRUE, 0 },
+  { 7, 3072, 768, BT_BF16_POST_NONE, TRUE, 0 },
+  { 12, 768, 3072, BT_BF16_POST_NONE, TRUE, 0 },
+  { 16, 2304, 768, BT_BF16_POST_NONE, FALSE, 0 },
+  { 325, 768, 768, BT_BF16_POST_NONE, TRUE, 0 },
+  { 325, 48, 96, BT_BF16_POST_NONE, TRUE, 0 },
+  { 7, 50, 70, BT_BF16_POST_NONE, FALSE, 0 },
+  { 12, 96, 48, BT_BF16_POST_NONE, TRUE, 0 },
+  { 16, 3072, 768, BT_BF16_POST_GELU_ERF, TRUE, 0 },
+  { 7, 3072, 768, BT_BF16_POST_QUICK_GELU, TRUE, 0 },
+  { 3, 768, 768, BT_BF16_POST_TANH, TRUE, 0 },
+  { 12, 768, 3072, BT_BF16_POST_ACCUMULATE, TRUE, 0 },
+  { 13, 200, 120, BT_BF16_POST_NONE, TRUE, 9 },
+  { 13, 200, 120, BT_BF16_POST_ACCUMULATE, FALSE, 5 },
+};
+
+static const char *post_names[] = {
+  "", "+gelu", "+quickgelu", "+tanh", "+accumulate",
 };
 
 static gboolean
@@ -61,21 +70,25 @@ bf16_round (float f)
   return bt_bf16_to_f32 (bt_f32_to_bf16 (f));
 }
 
+/* What `post` makes of z = x W^T + b, with y0 the output's old value. */
 static double
-act_f64 (BtBf16Act act, double v)
+post_f64 (BtBf16Post post, double z, double y0)
 {
-  switch (act) {
-    case BT_BF16_ACT_GELU_ERF: return 0.5 * v * (1 + erf (v / sqrt (2)));
-    case BT_BF16_ACT_QUICK_GELU: return v / (1 + exp (-1.702 * v));
-    default: return v;
+  switch (post) {
+    case BT_BF16_POST_GELU_ERF: return 0.5 * z * (1 + erf (z / sqrt (2)));
+    case BT_BF16_POST_QUICK_GELU: return z / (1 + exp (-1.702 * z));
+    case BT_BF16_POST_TANH: return tanh (z);
+    case BT_BF16_POST_ACCUMULATE: return y0 + z;
+    default: return z;
   }
 }
 
-/* Largest |slope| of each activation: errors before it grow by at most this. */
+/* Largest |slope| of each function: errors before it grow by at most this. */
 static double
-act_slope (BtBf16Act act)
+post_slope (BtBf16Post post)
 {
-  return act == BT_BF16_ACT_NONE ? 1.0 : 1.13;
+  return post == BT_BF16_POST_GELU_ERF || post == BT_BF16_POST_QUICK_GELU
+    ? 1.13 : 1.0;
 }
 
 static void
@@ -93,20 +106,23 @@ run_case (gconstpointer data)
     return;
 
   g_autoptr (GRand) rng = g_rand_new_with_seed (c->rows * 7919 + c->out + c->in);
-  gsize nx = (gsize) c->rows * c->in, nw = (gsize) c->out * c->in;
-  float *x = g_new (float, nx), *w = g_new (float, nw);
-  float *b = g_new (float, c->out), *y = g_new (float, (gsize) c->rows * c->out);
+  int ldx = c->in + c->pad, ldy = c->out + c->pad;
+  gsize nx = (gsize) c->rows * ldx, ny = (gsize) c->rows * ldy;
+  gsize nw = (gsize) c->out * c->in;
+  float *x = g_new (float, nx), *w = g_new (float, nw), *b = g_new (float, c->out);
+  float *y0 = g_new (float, ny), *y = g_new (float, ny);
   fill (rng, x, nx, 2.0);
   fill (rng, w, nw, 1.0 / sqrt (c->in));
   fill (rng, b, c->out, 0.5);
+  fill (rng, y0, ny, 1.0);
   /* a row of large values: the bounds are relative, so must hold there too */
   if (c->rows > 1)
     for (int k = 0; k < c->in; k++)
-      x[(gsize) (c->rows - 1) * c->in + k] *= 300;
+      x[(gsize) (c->rows - 1) * ldx + k] *= 300;
 
   g_autoptr (GError) error = NULL;
   BtBf16Linear *l = bt_bf16_linear_new (w, c->bias ? b : NULL, c->out, c->in,
-                                        c->act, &error);
+                                        &error);
   g_assert_no_error (error);
   g_assert_cmpint (bt_bf16_linear_get_in (l), ==, c->in);
   g_assert_cmpint (bt_bf16_linear_get_out (l), ==, c->out);
@@ -118,14 +134,19 @@ run_case (gconstpointer data)
 
   /* twice: the second call runs on the cached kernel and reused buffers */
   for (int pass = 0; pass < 2; pass++) {
-    memset (y, 0xff, (gsize) c->rows * c->out * sizeof (float));
-    g_assert_true (bt_bf16_linear_forward (l, x, c->rows, y, &error));
+    memcpy (y, y0, ny * sizeof (float));
+    g_assert_true (bt_bf16_linear_forward (l, x, c->rows, c->pad ? ldx : 0, y,
+                                           c->pad ? ldy : 0, c->post, &error));
     g_assert_no_error (error);
   }
+  /* the padding between rows is left alone */
+  for (int i = 0; i < c->rows; i++)
+    g_assert_cmpmem (y + (gsize) i * ldy + c->out, c->pad * sizeof (float),
+                     y0 + (gsize) i * ldy + c->out, c->pad * sizeof (float));
 
   double max_plumb = 0, max_worst = 0, sum_sq_stat = 0;
   for (int i = 0; i < c->rows; i++) {
-    const float *xi = x + (gsize) i * c->in;
+    const float *xi = x + (gsize) i * ldx;
     for (int o = 0; o < c->out; o++) {
       const float *wo = w + (gsize) o * c->in;
       double exact = 0, rounded = 0, abs_sum = 0, sq_sum = 0;
@@ -136,13 +157,14 @@ run_case (gconstpointer data)
         abs_sum += fabs (p);
         sq_sum += p * p;
       }
-      double bias = c->bias ? b[o] : 0;
-      double slope = act_slope (c->act);
-      double got = y[(gsize) i * c->out + o];
-      double ref_rounded = act_f64 (c->act, rounded + bias);
-      double ref_exact = act_f64 (c->act, exact + bias);
-      /* the bias add and the activation each round once more in float32 */
-      double final_ulps = 4 * U_F32 * (fabs (ref_rounded) + fabs (bias));
+      double bias = c->bias ? b[o] : 0, old = y0[(gsize) i * ldy + o];
+      double slope = post_slope (c->post);
+      double got = y[(gsize) i * ldy + o];
+      double ref_rounded = post_f64 (c->post, rounded + bias, old);
+      double ref_exact = post_f64 (c->post, exact + bias, old);
+      /* the bias add and the post-op each round once more in float32 */
+      double final_ulps = 4 * U_F32 * (fabs (ref_rounded) + fabs (bias)
+                                       + fabs (old));
       double plumb_bound = slope * c->in * U_F32 * abs_sum * 1.01
         + final_ulps + 1e-30;
       double worst_bound = slope * (2 * U_BF16 + U_BF16 * U_BF16
@@ -158,10 +180,10 @@ run_case (gconstpointer data)
     }
   }
   double rms_stat = sqrt (sum_sq_stat / ((double) c->rows * c->out));
-  g_test_message ("rows %d out %d in %d act %d: vs bf16-rounded f64 %.3g of "
+  g_test_message ("rows %d out %d in %d%s: vs bf16-rounded f64 %.3g of "
                   "its bound, vs exact f64 %.3g of the worst-case bound, "
                   "rms %.3g of the statistical estimate", c->rows, c->out,
-                  c->in, c->act, max_plumb, max_worst, rms_stat);
+                  c->in, post_names[c->post], max_plumb, max_worst, rms_stat);
   g_assert_cmpfloat (max_plumb, <=, 1.0);
   g_assert_cmpfloat (max_worst, <=, 1.0);
   g_assert_cmpfloat (rms_stat, <=, 1.5);
@@ -170,6 +192,7 @@ run_case (gconstpointer data)
   g_free (x);
   g_free (w);
   g_free (b);
+  g_free (y0);
   g_free (y);
 }
 
@@ -187,7 +210,8 @@ run_job (gpointer data)
   Job *j = data;
   j->ok = TRUE;
   for (int it = 0; it < 20 && j->ok; it++)
-    j->ok = bt_bf16_linear_forward (j->l, j->x, j->rows, j->y, NULL);
+    j->ok = bt_bf16_linear_forward (j->l, j->x, j->rows, 0, j->y, 0,
+                                    BT_BF16_POST_NONE, NULL);
   return NULL;
 }
 
@@ -204,9 +228,8 @@ test_concurrent (void)
   float *w = g_new (float, out * in), *b = g_new (float, out);
   fill (rng, w, out * in, 0.1);
   fill (rng, b, out, 1);
-  BtBf16Linear *l = bt_bf16_linear_new (w, b, out, in, BT_BF16_ACT_NONE, NULL);
-  BtBf16Linear *twin = bt_bf16_linear_new (w, b, out, in, BT_BF16_ACT_NONE,
-                                           NULL);
+  BtBf16Linear *l = bt_bf16_linear_new (w, b, out, in, NULL);
+  BtBf16Linear *twin = bt_bf16_linear_new (w, b, out, in, NULL);
   g_assert_nonnull (l);
   g_assert_nonnull (twin);
 
@@ -217,7 +240,8 @@ test_concurrent (void)
     float *x = g_new (float, r * in);
     fill (rng, x, (gsize) r * in, 1);
     alone[t] = g_new (float, r * out);
-    g_assert_true (bt_bf16_linear_forward (l, x, r, alone[t], NULL));
+    g_assert_true (bt_bf16_linear_forward (l, x, r, 0, alone[t], 0,
+                                           BT_BF16_POST_NONE, NULL));
     jobs[t] = (Job) { t < 2 ? l : twin, x, r, g_new0 (float, r * out), FALSE };
   }
   GThread *threads[4];
@@ -238,6 +262,21 @@ test_concurrent (void)
   g_free (b);
 }
 
+/* The registry maps a float32 weight to its bf16 copy, and forgets it. */
+static void
+test_registry (void)
+{
+  float w[2] = { 0 }, other[2] = { 0 };
+  BtBf16Linear *fake = (BtBf16Linear *) &other;
+
+  g_assert_null (bt_bf16_registry_lookup (w));
+  bt_bf16_registry_add (w, fake);
+  g_assert_true (bt_bf16_registry_lookup (w) == fake);
+  g_assert_null (bt_bf16_registry_lookup (other));
+  bt_bf16_registry_remove (w);
+  g_assert_null (bt_bf16_registry_lookup (w));
+}
+
 /* Without bf16 units (or oneDNN) creation fails with the same reason. */
 static void
 test_unavailable_reason (void)
@@ -245,8 +284,7 @@ test_unavailable_reason (void)
   g_autoptr (GError) why = NULL, error = NULL;
   float w[4] = { 1, 2, 3, 4 };
   gboolean available = bt_bf16_available (&why);
-  BtBf16Linear *l = bt_bf16_linear_new (w, NULL, 2, 2, BT_BF16_ACT_NONE,
-                                        &error);
+  BtBf16Linear *l = bt_bf16_linear_new (w, NULL, 2, 2, &error);
   g_test_message ("bf16 available: %s (oneDNN ISA %s)",
                   available ? "yes" : why->message, bt_bf16_isa_name ());
   if (available) {
@@ -268,13 +306,14 @@ main (int argc, char **argv)
   g_test_add_func ("/bf16/availability", test_unavailable_reason);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     const Case *c = &cases[i];
-    g_autofree char *name = g_strdup_printf ("/bf16/linear/%dx%dx%d%s%s",
+    g_autofree char *name = g_strdup_printf ("/bf16/linear/%dx%dx%d%s%s%s",
                                              c->rows, c->out, c->in,
                                              c->bias ? "+bias" : "",
-                                             c->act == BT_BF16_ACT_GELU_ERF ? "+gelu"
-                                             : c->act == BT_BF16_ACT_QUICK_GELU ? "+quickgelu" : "");
+                                             post_names[c->post],
+                                             c->pad ? "+strided" : "");
     g_test_add_data_func (name, c, run_case);
   }
   g_test_add_func ("/bf16/concurrent", test_concurrent);
+  g_test_add_func ("/bf16/registry", test_registry);
   return g_test_run ();
 }

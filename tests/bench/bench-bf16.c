@@ -68,7 +68,7 @@ best_bf16 (BtBf16Linear *l, const float *x, float *y, int m, int runs)
   double best = G_MAXDOUBLE;
   for (int r = -2; r < runs; r++) {
     double t = now ();
-    if (!bt_bf16_linear_forward (l, x, m, y, NULL))
+    if (!bt_bf16_linear_forward (l, x, m, 0, y, 0, BT_BF16_POST_NONE, NULL))
       g_error ("bf16 forward failed");
     t = now () - t;
     if (r >= 0)
@@ -87,11 +87,11 @@ bench_mixed (int runs)
   float *y = g_new (float, m * n), *z = g_new (float, m * n);
   fill (x, m * k);
   fill (w, n * k);
-  BtBf16Linear *l = bt_bf16_linear_new (w, NULL, n, k, BT_BF16_ACT_NONE, NULL);
+  BtBf16Linear *l = bt_bf16_linear_new (w, NULL, n, k, NULL);
   double alone = best_sgemm (y, w, z, m, n, k, runs);
   double after = G_MAXDOUBLE;
   for (int r = -2; r < runs; r++) {
-    bt_bf16_linear_forward (l, x, m, y, NULL);
+    bt_bf16_linear_forward (l, x, m, 0, y, 0, BT_BF16_POST_NONE, NULL);
     double t = now ();
     sgemm (y, w, z, m, n, k);
     t = now () - t;
@@ -149,8 +149,7 @@ main (int argc, char **argv)
       float *w = g_new (float, (gsize) n * k), *b = g_new (float, n);
       fill (w, (gsize) n * k);
       fill (b, n);
-      BtBf16Linear *l = bt_bf16_linear_new (w, b, n, k, BT_BF16_ACT_NONE,
-                                            &error);
+      BtBf16Linear *l = bt_bf16_linear_new (w, b, n, k, &error);
       if (!l)
         g_error ("%s", error->message);
       for (guint ri = 0; ri < G_N_ELEMENTS (rows); ri++) {
