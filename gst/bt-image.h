@@ -57,7 +57,9 @@ gboolean bt_image_processor_process (BtImageProcessor *proc, const guint8 *rgb,
 
 /* Processes a batch like HF: each image, then zero padding to the largest
  * H and W (bottom/right). Adds "pixel_values" (F32, B x 3 x H x W) and
- * "pixel_mask" (I64, B x H x W) to `out`. */
+ * "pixel_mask" (I64, B x H x W) to `out`. With do_pad off (no shipped
+ * config does that) the sizes must agree and, as upstream, no pixel_mask is
+ * added. */
 typedef struct {
   const guint8 *rgb;
   int width;
