@@ -1,8 +1,8 @@
 /* bt-bf16.c - the bfloat16 linear layer on oneDNN's matmul.
  *
  * oneDNN builds one kernel per exact problem shape, and building one costs
- * one or two milliseconds, so kernels are cached per (rows, strides, post-op,
- * threads) in a "shape" that every linear with the same (out, in, bias
+ * one or two milliseconds, so kernels are cached per (rows, input stride,
+ * post-op, threads) in a "shape" that every linear with the same (out, in, bias
  * presence) shares. A run-time row count (DNNL_RUNTIME_DIM_VAL) would avoid the cache
  * but makes oneDNN 2.6 fall back from its brgemm kernel to a plain gemm one,
  * 1.5 to 3 times slower (docs/bf16.md). All kernels of a shape take the
@@ -29,6 +29,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 #include <stdlib.h>
+#include <string.h>
 #endif
 
 /* Kernels of a new shape are first built for this many rows to learn the
@@ -84,7 +85,7 @@ bt_bf16_registry_lookup (const float *weight)
 #ifdef BT_HAVE_DNNL
 
 typedef struct {
-  int rows, ldx, ldy;
+  int rows, ldx;
   BtBf16Post post;
   int n_threads;
   dnnl_primitive_t to_bf16;        /* x: f32 -> bf16, rows x in */
@@ -408,7 +409,7 @@ kernel_new (const Shape *s, const Kernel *key, GError **error)
   *k = *key;
   if (!init_rows (&k->x_md, k->rows, s->in, k->ldx, dnnl_f32, error) ||
       !init_2d (&k->xb_md, k->rows, s->in, dnnl_bf16, dnnl_ab, error) ||
-      !init_rows (&k->y_md, k->rows, s->out, k->ldy, dnnl_f32, error))
+      !init_2d (&k->y_md, k->rows, s->out, dnnl_f32, dnnl_ab, error))
     goto fail;
 
   mpd = create_matmul_pd (s, &k->xb_md, &s->w_md, &k->y_md, k->post, error);
@@ -460,7 +461,7 @@ shape_get_kernel (Shape *s, const Kernel *key, GError **error)
   g_mutex_lock (&s->lock);
   for (guint i = 0; i < s->kernels->len; i++) {
     Kernel *c = g_ptr_array_index (s->kernels, i);
-    if (c->rows == key->rows && c->ldx == key->ldx && c->ldy == key->ldy
+    if (c->rows == key->rows && c->ldx == key->ldx
         && c->post == key->post && c->n_threads == key->n_threads) {
       k = c;
       break;
@@ -680,9 +681,14 @@ bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, int ldx,
   ThreadState *ts = get_thread_state (error);
   if (!ts)
     return FALSE;
+  /* oneDNN 2.6 runs a strided output on its reference kernel, hundreds of
+   * times slower: such outputs go through a dense buffer */
+  gboolean dense_y = ldy <= 0 || ldy == s->out;
   Kernel key = {
-    .rows = rows, .ldx = ldx > 0 ? ldx : s->in, .ldy = ldy > 0 ? ldy : s->out,
-    .post = post, .n_threads = apply_num_threads (),
+    .rows = rows, .ldx = ldx > 0 ? ldx : s->in,
+    .post = dense_y || post != BT_BF16_POST_ACCUMULATE ? post
+                                                      : BT_BF16_POST_NONE,
+    .n_threads = apply_num_threads (),
   };
   Kernel *k = shape_get_kernel (s, &key, error);
   if (!k)
@@ -690,10 +696,12 @@ bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, int ldx,
 
   gsize xb_size = round_up ((gsize) rows * s->in * 2);
   gsize mm_size = round_up (k->matmul_scratch);
-  guint8 *buf = thread_state_reserve (ts, xb_size + mm_size
-                                          + round_up (k->to_bf16_scratch));
+  gsize re_size = round_up (k->to_bf16_scratch);
+  gsize y_size = dense_y ? 0 : (gsize) rows * s->out * sizeof (float);
+  guint8 *buf = thread_state_reserve (ts, xb_size + mm_size + re_size + y_size);
   guint8 *xb = buf, *mm_scratch = buf + xb_size;
-  guint8 *re_scratch = buf + xb_size + mm_size;
+  guint8 *re_scratch = mm_scratch + mm_size;
+  float *y_dense = dense_y ? y : (float *) (re_scratch + re_size);
 
   dnnl_exec_arg_t conv[3] = {
     { DNNL_ARG_FROM, wrap (&k->x_md, x) },
@@ -710,7 +718,7 @@ bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, int ldx,
   dnnl_exec_arg_t mm[5] = {
     { DNNL_ARG_SRC, wrap (&k->xb_md, xb) },
     { DNNL_ARG_WEIGHTS, wrap (&s->w_md, l->weight) },
-    { DNNL_ARG_DST, wrap (&k->y_md, y) },
+    { DNNL_ARG_DST, wrap (&k->y_md, y_dense) },
   };
   int n_mm = 3;
   if (l->bias)
@@ -718,7 +726,21 @@ bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, int ldx,
   if (k->matmul_scratch)
     mm[n_mm++] = (dnnl_exec_arg_t) {
       DNNL_ARG_SCRATCHPAD, wrap (&k->matmul_scratch_md, mm_scratch) };
-  return execute (k->matmul, ts, mm, n_mm, "bf16 matmul", error);
+  if (!execute (k->matmul, ts, mm, n_mm, "bf16 matmul", error))
+    return FALSE;
+
+  if (!dense_y) {
+    for (int r = 0; r < rows; r++) {
+      const float *src = y_dense + (gsize) r * s->out;
+      float *dst = y + (gsize) r * ldy;
+      if (post == BT_BF16_POST_ACCUMULATE)
+        for (int j = 0; j < s->out; j++)
+          dst[j] += src[j];
+      else
+        memcpy (dst, src, (gsize) s->out * sizeof (float));
+    }
+  }
+  return TRUE;
 }
 
 #else /* !BT_HAVE_DNNL */
