@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Builds the fuzzers' seed corpora from the golden files and fixtures
+(small files only; nothing here is committed).
+
+usage: make-seeds.py DATA_DIR OUT_DIR   ->  OUT_DIR/<target>/<sha1>
+"""
+import hashlib
+import json
+import os
+import struct
+import sys
+import zipfile
+
+
+def main():
+    data_dir, out_dir = sys.argv[1], sys.argv[2]
+    seeds = {}
+
+    def add(target, blob):
+        d = os.path.join(out_dir, target)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, hashlib.sha1(blob).hexdigest()), "wb") as f:
+            f.write(blob)
+        seeds[target] = seeds.get(target, 0) + 1
+
+    def files(sub, suffix):
+        for root, _, names in os.walk(os.path.join(data_dir, sub)):
+            for n in sorted(names):
+                if n.endswith(suffix):
+                    yield os.path.join(root, n)
+
+    # safetensors: the fixtures as they are, and every golden model's header
+    # with its tensors shrunk to one element, to keep seeds small
+    for path in files("fixtures", ".safetensors"):
+        add("safetensors", open(path, "rb").read())
+    for path in files("golden/models", ".safetensors"):
+        with open(path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(n))
+        sizes = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4,
+                 "U8": 1, "BOOL": 1}
+        out, data, off = {}, b"", 0
+        for name, t in header.items():
+            if name == "__metadata__":
+                out[name] = t
+                continue
+            shape = [1] * len(t["shape"])
+            sz = sizes[t["dtype"]]
+            out[name] = {"dtype": t["dtype"], "shape": shape,
+                         "data_offsets": [off, off + sz]}
+            data += b"\0" * sz
+            off += sz
+        text = json.dumps(out).encode()
+        text += b" " * (-len(text) % 8)
+        add("safetensors", struct.pack("<Q", len(text)) + text + data)
+
+    # zip: the torch fixtures whole (a few KB each)
+    for path in files("fixtures", ".bin"):
+        add("zip", open(path, "rb").read())
+
+    # pickle: every data.pkl, golden ones included (tens of KB)
+    for sub in ("fixtures", "golden/models"):
+        for path in files(sub, ".bin"):
+            with zipfile.ZipFile(path) as z:
+                for n in z.namelist():
+                    if n.endswith("/data.pkl"):
+                        add("pickle", z.read(n))
+
+    for t, n in sorted(seeds.items()):
+        print("%s: %d seeds" % (t, n))
+
+
+if __name__ == "__main__":
+    main()
