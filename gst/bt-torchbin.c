@@ -82,15 +82,20 @@ copy_strided (guint8 *dst, const guint8 *src, const BtPickleTensor *pt,
               gint64 numel, gsize el)
 {
   gint64 idx[BT_MAX_DIMS] = { 0 };
+  gint64 stride[BT_MAX_DIMS];
+  /* a dim of size 1 never moves: its stride may be anything, even a value
+   * that would overflow the offset arithmetic below */
+  for (int d = 0; d < pt->ndim; d++)
+    stride[d] = pt->shape[d] > 1 ? pt->stride[d] : 0;
   gint64 off = 0;
   for (gint64 i = 0; i < numel; i++) {
     memcpy (dst + (gsize) i * el, src + (gsize) off * el, el);
     for (int d = pt->ndim - 1; d >= 0; d--) {
       idx[d]++;
-      off += pt->stride[d];
+      off += stride[d];
       if (idx[d] < pt->shape[d])
         break;
-      off -= pt->stride[d] * pt->shape[d];
+      off -= stride[d] * pt->shape[d];
       idx[d] = 0;
     }
   }
