@@ -36,8 +36,8 @@ typedef struct {
   BtResizeAxis vert;
   guint8 *tmp;        /* the horizontal pass's rows */
   gsize tmp_size;
-  gint32 *acc;        /* one output row of vertical accumulators */
-  gsize acc_size;
+  guint8 *tmp_block;  /* a block of input rows, transposed */
+  gsize tmp_block_size;
 } BtResize;
 
 gboolean bt_resize_filter_supported (int filter);

@@ -10,6 +10,9 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* 32-bit accumulators: 8 bits of pixel, 2 bits of headroom for filters whose
  * weights overshoot, the rest for the weights. */
@@ -108,8 +111,8 @@ bt_resize_clear (BtResize *r)
   axis_clear (&r->horiz);
   axis_clear (&r->vert);
   g_clear_pointer (&r->tmp, g_free);
-  g_clear_pointer (&r->acc, g_free);
-  r->tmp_size = r->acc_size = 0;
+  g_clear_pointer (&r->tmp_block, g_free);
+  r->tmp_size = r->tmp_block_size = 0;
 }
 
 /* Output sample i reads input floor(center_i); the centers are accumulated
@@ -208,56 +211,114 @@ clip8 (gint32 acc)
 
 /* ---- the passes -------------------------------------------------------- */
 
+/* out[v] = clip8 (2^21 + sum_y row_y[v] * k[y]) for v < n_values, rows
+ * `row_stride` bytes apart: the one kernel of both passes. The vertical pass
+ * runs it on image rows; the horizontal pass on a transposed block of rows,
+ * where each "row" is one input column.
+ *
+ * With SSE2 each 22-bit weight is split as k = kh * 2^15 + kl (0 <= kl <
+ * 2^15) so that pmaddwd can multiply 16-bit pixel pairs by both halves; the
+ * sums wrap modulo 2^32 but the true total fits in 32 bits (as in Pillow),
+ * so the result is the same integer Pillow computes. */
 static void
-pass_horizontal (const BtResizeAxis *axis, const guint8 *src, gsize src_stride,
-                 int rows, guint8 *dst, gsize dst_stride)
+combine_rows (const guint8 *base, gsize row_stride, const gint32 *k, int n,
+              int n_values, guint8 *out)
 {
-  for (int y = 0; y < rows; y++) {
-    const guint8 *in = src + y * src_stride;
-    guint8 *out = dst + y * dst_stride;
-    for (int i = 0; i < axis->out_size; i++) {
-      const gint32 *k = axis->coeffs + (gsize) i * axis->ksize;
-      const guint8 *p = in + 3 * axis->bounds[2 * i];
-      int n = axis->bounds[2 * i + 1];
-      gint32 r = 1 << (PRECISION_BITS - 1), g = r, b = r;
-      for (int x = 0; x < n; x++) {
-        r += p[3 * x] * k[x];
-        g += p[3 * x + 1] * k[x];
-        b += p[3 * x + 2] * k[x];
+  int v = 0;
+
+#ifdef __SSE2__
+  const __m128i zero = _mm_setzero_si128 ();
+  const __m128i half = _mm_set1_epi32 (1 << (PRECISION_BITS - 1));
+
+  for (; v + 16 <= n_values; v += 16) {
+    __m128i lo[4], hi[4];
+    for (int g = 0; g < 4; g++)
+      lo[g] = hi[g] = zero;
+    for (int y = 0; y < n; y += 2) {
+      const guint8 *row = base + y * row_stride + v;
+      gint32 k0 = k[y], k1 = y + 1 < n ? k[y + 1] : 0;
+      __m128i a = _mm_loadu_si128 ((const __m128i *) row);
+      __m128i b = y + 1 < n
+          ? _mm_loadu_si128 ((const __m128i *) (row + row_stride)) : zero;
+      __m128i klo = _mm_set1_epi32 ((k0 & 0x7fff) | (k1 & 0x7fff) << 16);
+      __m128i khi = _mm_set1_epi32 (((k0 >> 15) & 0xffff)
+                                    | (gint32) ((guint32) (k1 >> 15) << 16));
+      __m128i ab_lo = _mm_unpacklo_epi8 (a, b);
+      __m128i ab_hi = _mm_unpackhi_epi8 (a, b);
+      __m128i p[4] = {
+        _mm_unpacklo_epi8 (ab_lo, zero), _mm_unpackhi_epi8 (ab_lo, zero),
+        _mm_unpacklo_epi8 (ab_hi, zero), _mm_unpackhi_epi8 (ab_hi, zero),
+      };
+      for (int g = 0; g < 4; g++) {
+        lo[g] = _mm_add_epi32 (lo[g], _mm_madd_epi16 (p[g], klo));
+        hi[g] = _mm_add_epi32 (hi[g], _mm_madd_epi16 (p[g], khi));
       }
-      out[3 * i] = clip8 (r);
-      out[3 * i + 1] = clip8 (g);
-      out[3 * i + 2] = clip8 (b);
+    }
+    __m128i t[4];
+    for (int g = 0; g < 4; g++) {
+      t[g] = _mm_add_epi32 (_mm_add_epi32 (lo[g], half),
+                            _mm_slli_epi32 (hi[g], 15));
+      t[g] = _mm_srai_epi32 (t[g], PRECISION_BITS);
+    }
+    /* saturating packs clamp to 0..255 as clip8 does */
+    __m128i bytes = _mm_packus_epi16 (_mm_packs_epi32 (t[0], t[1]),
+                                      _mm_packs_epi32 (t[2], t[3]));
+    _mm_storeu_si128 ((__m128i *) (out + v), bytes);
+  }
+#endif
+
+  for (; v < n_values; v++) {
+    gint32 acc = 1 << (PRECISION_BITS - 1);
+    for (int y = 0; y < n; y++)
+      acc += base[y * row_stride + v] * k[y];
+    out[v] = clip8 (acc);
+  }
+}
+
+/* Rows go through in blocks of TRANSPOSE_ROWS, transposed so that each input
+ * column is contiguous: then the horizontal taps combine like rows. */
+#define TRANSPOSE_ROWS 16
+
+static void
+pass_horizontal (BtResize *r, const guint8 *src, gsize src_stride, int rows,
+                 guint8 *dst, gsize dst_stride)
+{
+  const BtResizeAxis *axis = &r->horiz;
+  const gsize col_stride = 3 * TRANSPOSE_ROWS;
+  guint8 *block = scratch ((void **) &r->tmp_block, &r->tmp_block_size,
+                           col_stride * axis->in_size);
+  guint8 column[3 * TRANSPOSE_ROWS];
+
+  for (int y0 = 0; y0 < rows; y0 += TRANSPOSE_ROWS) {
+    int n_rows = MIN (TRANSPOSE_ROWS, rows - y0);
+    for (int j = 0; j < n_rows; j++) {
+      const guint8 *in = src + (y0 + j) * src_stride;
+      guint8 *col = block + 3 * j;
+      for (int x = 0; x < axis->in_size; x++, col += col_stride) {
+        col[0] = in[3 * x];
+        col[1] = in[3 * x + 1];
+        col[2] = in[3 * x + 2];
+      }
+    }
+    for (int i = 0; i < axis->out_size; i++) {
+      combine_rows (block + axis->bounds[2 * i] * col_stride, col_stride,
+                    axis->coeffs + (gsize) i * axis->ksize,
+                    axis->bounds[2 * i + 1], 3 * n_rows, column);
+      for (int j = 0; j < n_rows; j++)
+        memcpy (dst + (y0 + j) * dst_stride + 3 * i, column + 3 * j, 3);
     }
   }
 }
 
-/* `src` is row `first_row` of the input; the sums run row by row over a
- * whole output row so that the inner loop is contiguous. */
+/* `src` is row `first_row` of the input. */
 static void
 pass_vertical (const BtResizeAxis *axis, const guint8 *src, gsize src_stride,
-               int first_row, int width, gint32 *acc, guint8 *dst,
-               gsize dst_stride)
+               int first_row, int width, guint8 *dst, gsize dst_stride)
 {
-  int n_values = 3 * width;
-
-  for (int i = 0; i < axis->out_size; i++) {
-    const gint32 *k = axis->coeffs + (gsize) i * axis->ksize;
-    int first = axis->bounds[2 * i] - first_row;
-    int n = axis->bounds[2 * i + 1];
-    guint8 *out = dst + i * dst_stride;
-
-    for (int v = 0; v < n_values; v++)
-      acc[v] = 1 << (PRECISION_BITS - 1);
-    for (int y = 0; y < n; y++) {
-      const guint8 *in = src + (gsize) (first + y) * src_stride;
-      gint32 w = k[y];
-      for (int v = 0; v < n_values; v++)
-        acc[v] += in[v] * w;
-    }
-    for (int v = 0; v < n_values; v++)
-      out[v] = clip8 (acc[v]);
-  }
+  for (int i = 0; i < axis->out_size; i++)
+    combine_rows (src + (axis->bounds[2 * i] - first_row) * src_stride,
+                  src_stride, axis->coeffs + (gsize) i * axis->ksize,
+                  axis->bounds[2 * i + 1], 3 * width, dst + i * dst_stride);
 }
 
 /* Pillow fills what falls outside the source with zeros. */
@@ -321,7 +382,7 @@ bt_resize_rgb (BtResize *r, int filter, const guint8 *src, int in_width,
   const BtResizeAxis *v = &r->vert;
 
   if (!need_vertical) {
-    pass_horizontal (&r->horiz, src, src_stride, in_height, dst, dst_stride);
+    pass_horizontal (r, src, src_stride, in_height, dst, dst_stride);
     return TRUE;
   }
 
@@ -335,14 +396,11 @@ bt_resize_rgb (BtResize *r, int filter, const guint8 *src, int in_width,
         + v->bounds[2 * (out_height - 1) + 1];
     guint8 *tmp = scratch ((void **) &r->tmp, &r->tmp_size,
                            row_bytes * (gsize) (end_row - first_row));
-    pass_horizontal (&r->horiz, src + first_row * src_stride, src_stride,
+    pass_horizontal (r, src + first_row * src_stride, src_stride,
                      end_row - first_row, tmp, row_bytes);
     vsrc = tmp;
     vsrc_stride = row_bytes;
   }
-  gint32 *acc = scratch ((void **) &r->acc, &r->acc_size,
-                         row_bytes * sizeof (gint32));
-  pass_vertical (v, vsrc, vsrc_stride, first_row, out_width, acc, dst,
-                 dst_stride);
+  pass_vertical (v, vsrc, vsrc_stride, first_row, out_width, dst, dst_stride);
   return TRUE;
 }
