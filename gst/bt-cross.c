@@ -1,0 +1,134 @@
+/* bt-cross.c - the cross-modal encoder: link towers, the text and image
+ * BERT layers with cross-attention, and the poolers, on many (image, text)
+ * pairs at once.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "bt-model-private.h"
+
+#include <string.h>
+
+/* dst = LN(link(x, y)): x the new bridge features, y the previous cross
+ * output, both stacked alike. */
+static void
+link_tower (const BtModel *m, const BtLinkW *w, const float *y, float *dst,
+            int rows)
+{
+  const int h = m->config.hidden_size;
+  const gsize n = (gsize) rows * h;
+
+  switch (m->config.link_tower_type) {
+    case BT_LINK_ADD:
+      for (gsize i = 0; i < n; i++)
+        dst[i] = dst[i] + y[i];
+      break;
+    case BT_LINK_SCALED_ADD:
+      for (gsize i = 0; i < n; i++)
+        dst[i] = dst[i] * w->scalar + y[i];
+      break;
+    case BT_LINK_INTERPOLATE:{
+      const float keep = 1.0f - w->scalar;
+      for (gsize i = 0; i < n; i++)
+        dst[i] = dst[i] * keep + y[i] * w->scalar;
+      break;
+    }
+  }
+  bt_layer_norm (dst, dst, rows, h, w->norm.w, w->norm.b,
+                 m->config.layer_norm_eps);
+}
+
+/* Pooler: dense + tanh on the first row of every sequence. */
+static void
+pool (BtContext *ctx, const BtLinearW *w, const float *x, const BtSeg *seg,
+      int n, gboolean cls_only, float *out, int ldo)
+{
+  const int h = ctx->model->config.hidden_size;
+  const float *cls = x;
+
+  if (!cls_only) {
+    float *buf = bt_context_buffer (ctx, BT_WS_CLS, (gsize) n * h);
+    for (int i = 0; i < n; i++)
+      memcpy (buf + (gsize) i * h, x + (gsize) seg[i].off * h,
+              sizeof (float) * h);
+    cls = buf;
+  }
+  bt_linear (cls, n, h, 0, w->w, w->b, h, out, ldo, BT_ACT_TANH);
+}
+
+void
+bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
+              BtTextFeatures *const *texts, int n, gboolean text_cls_only,
+              gboolean image_cls_only, float *text_out, float *image_out, float *pooled,
+              BtHiddenSink sink, gpointer sink_data)
+{
+  const BtModel *m = ctx->model;
+  const BtTextConfig *tc = &m->config.text;
+  const int h = m->config.hidden_size;
+
+  BtSeg *tseg = bt_context_segments (ctx, BT_SEGS_TEXT, n);
+  BtSeg *iseg = bt_context_segments (ctx, BT_SEGS_IMAGE, n);
+  int t_rows = 0, i_rows = 0;
+  for (int i = 0; i < n; i++) {
+    tseg[i] = (BtSeg) { t_rows, texts[i]->n_tokens };
+    iseg[i] = (BtSeg) { i_rows, images[i]->n_tokens };
+    t_rows += texts[i]->n_tokens;
+    i_rows += images[i]->n_tokens;
+  }
+
+  float *ti = bt_context_buffer (ctx, BT_WS_TEXT_IN, (gsize) t_rows * h);
+  float *ii = bt_context_buffer (ctx, BT_WS_IMAGE_IN, (gsize) i_rows * h);
+  float *ct = bt_context_buffer (ctx, BT_WS_TEXT_OUT, (gsize) t_rows * h);
+  float *ci = bt_context_buffer (ctx, BT_WS_IMAGE_OUT, (gsize) i_rows * h);
+  float *tmask = bt_context_buffer (ctx, BT_WS_TEXT_MASK, t_rows);
+
+  for (int i = 0; i < n; i++) {
+    memcpy (ti + (gsize) tseg[i].off * h, texts[i]->input0,
+            sizeof (float) * tseg[i].len * h);
+    memcpy (ii + (gsize) iseg[i].off * h, images[i]->input0,
+            sizeof (float) * iseg[i].len * h);
+    memcpy (tmask + tseg[i].off, texts[i]->mask_bias,
+            sizeof (float) * tseg[i].len);
+  }
+
+  for (int k = 0; k < m->n_cross; k++) {
+    if (k > 0) {
+      for (int i = 0; i < n; i++) {
+        memcpy (ti + (gsize) tseg[i].off * h,
+                texts[i]->bridge + (gsize) k * tseg[i].len * h,
+                sizeof (float) * tseg[i].len * h);
+        memcpy (ii + (gsize) iseg[i].off * h,
+                images[i]->bridge + (gsize) k * iseg[i].len * h,
+                sizeof (float) * iseg[i].len * h);
+      }
+      link_tower (m, &m->cross.text_links[k - 1], ct, ti, t_rows);
+      link_tower (m, &m->cross.image_links[k - 1], ci, ii, i_rows);
+    }
+    gboolean last = k == m->n_cross - 1;
+    gboolean t_cls = last && text_cls_only;
+    gboolean i_cls = last && image_cls_only;
+    float *t_dst = last ? text_out : ct;
+    float *i_dst = last ? image_out : ci;
+    bt_bert_layer (ctx, &m->cross.text_layers[k], h, tc->num_attention_heads,
+                   tc->intermediate_size, tc->layer_norm_eps, ti, tseg, n,
+                   tmask, ii, iseg, NULL, t_cls, t_dst);
+    bt_bert_layer (ctx, &m->cross.image_layers[k], h,
+                   tc->num_attention_heads, tc->intermediate_size,
+                   tc->layer_norm_eps, ii, iseg, n, NULL, ti, tseg, tmask,
+                   i_cls, i_dst);
+    if (sink && !t_cls && !i_cls) {
+      for (int i = 0; i < n; i++) {
+        sink (sink_data, "cross.text", k, i,
+              t_dst + (gsize) tseg[i].off * h, tseg[i].len, h);
+        sink (sink_data, "cross.image", k, i,
+              i_dst + (gsize) iseg[i].off * h, iseg[i].len, h);
+      }
+    }
+  }
+
+  if (pooled) {
+    pool (ctx, &m->cross.text_pooler, text_out, tseg, n, text_cls_only,
+          pooled, 2 * h);
+    pool (ctx, &m->cross.image_pooler, image_out, iseg, n, image_cls_only,
+          pooled + h, 2 * h);
+  }
+}

@@ -1,0 +1,109 @@
+/* bt-layer.c - the BERT layer (RoBERTa text layers and the cross-modal
+ * layers): attention, optional cross-attention, FFN, each post-LN, on
+ * several sequences at once so every projection is one GEMM over all rows.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "bt-model-private.h"
+
+#include <string.h>
+
+static int
+max_len (const BtSeg *seg, int n)
+{
+  int m = 0;
+  for (int i = 0; i < n; i++)
+    m = MAX (m, seg[i].len);
+  return m;
+}
+
+static int
+total_rows (const BtSeg *seg, int n)
+{
+  return n > 0 ? seg[n - 1].off + seg[n - 1].len : 0;
+}
+
+/* Attention block: out = LN(xq + dense(attn(q(xq), k(kv), v(kv)))).
+ * `xq` has one row per query (all rows, or one per sequence with
+ * cls_only), `kv` the rows attended to, stacked as `kv_seg`. */
+static void
+attention_block (BtContext *ctx, const BtAttentionW *w, int hidden, int heads,
+                 double eps, const float *xq, int n_q_rows,
+                 const BtSeg *q_seg, gboolean cls_only, const float *kv,
+                 const BtSeg *kv_seg, int n, const float *kv_mask, float *out)
+{
+  const int head_dim = hidden / heads;
+  const int kv_rows = total_rows (kv_seg, n);
+  const int kv_max = max_len (kv_seg, n);
+  const int q_max = cls_only ? 1 : max_len (q_seg, n);
+
+  float *q = bt_context_buffer (ctx, BT_WS_QKV, (gsize) n_q_rows * hidden);
+  float *k = bt_context_buffer (ctx, BT_WS_LAYER_K, (gsize) kv_rows * hidden);
+  float *v = bt_context_buffer (ctx, BT_WS_LAYER_V, (gsize) kv_rows * hidden);
+  float *att = bt_context_buffer (ctx, BT_WS_CTX, (gsize) n_q_rows * hidden);
+  float *scores = bt_context_buffer (ctx, BT_WS_SCORES,
+                                     (gsize) heads * q_max * kv_max);
+
+  bt_linear (xq, n_q_rows, hidden, 0, w->query.w, w->query.b, hidden, q, 0,
+             BT_ACT_NONE);
+  bt_linear (kv, kv_rows, hidden, 0, w->key.w, w->key.b, hidden, k, 0,
+             BT_ACT_NONE);
+  bt_linear (kv, kv_rows, hidden, 0, w->value.w, w->value.b, hidden, v, 0,
+             BT_ACT_NONE);
+
+  for (int i = 0; i < n; i++) {
+    int q_off = cls_only ? i : q_seg[i].off;
+    int q_len = cls_only ? 1 : q_seg[i].len;
+    gsize k_off = (gsize) kv_seg[i].off * hidden;
+    bt_attention (q + (gsize) q_off * hidden, hidden, k + k_off, hidden,
+                  v + k_off, hidden, q_len, kv_seg[i].len, heads, head_dim,
+                  kv_mask ? kv_mask + kv_seg[i].off : NULL, scores,
+                  att + (gsize) q_off * hidden, hidden);
+  }
+
+  if (out != xq)
+    memcpy (out, xq, sizeof (float) * n_q_rows * hidden);
+  bt_linear_residual (att, n_q_rows, hidden, w->out.w, w->out.b, hidden, out);
+  bt_layer_norm (out, out, n_q_rows, hidden, w->norm.w, w->norm.b, eps);
+}
+
+void
+bt_bert_layer (BtContext *ctx, const BtLayerW *w, int hidden, int heads,
+               int intermediate, double eps, const float *x,
+               const BtSeg *seg, int n, const float *mask_bias,
+               const float *enc, const BtSeg *enc_seg, const float *enc_mask,
+               gboolean cls_only, float *out)
+{
+  const int rows = total_rows (seg, n);
+  const int q_rows = cls_only ? n : rows;
+  const float *xq = x;
+
+  if (cls_only) {
+    float *cls = bt_context_buffer (ctx, BT_WS_CLS, (gsize) n * hidden);
+    for (int i = 0; i < n; i++)
+      memcpy (cls + (gsize) i * hidden, x + (gsize) seg[i].off * hidden,
+              sizeof (float) * hidden);
+    xq = cls;
+  }
+
+  float *a = bt_context_buffer (ctx, BT_WS_LAYER_A, (gsize) q_rows * hidden);
+  attention_block (ctx, &w->attention, hidden, heads, eps, xq, q_rows, seg,
+                   cls_only, x, seg, n, mask_bias, a);
+
+  if (enc) {
+    float *b = bt_context_buffer (ctx, BT_WS_LAYER_B, (gsize) q_rows * hidden);
+    attention_block (ctx, &w->crossattention, hidden, heads, eps, a, q_rows,
+                     seg, cls_only, enc, enc_seg, n, enc_mask, b);
+    a = b;
+  }
+
+  float *h = bt_context_buffer (ctx, BT_WS_HIDDEN,
+                                (gsize) q_rows * intermediate);
+  bt_linear (a, q_rows, hidden, 0, w->intermediate.w, w->intermediate.b,
+             intermediate, h, 0, BT_ACT_GELU);
+  memcpy (out, a, sizeof (float) * q_rows * hidden);
+  bt_linear_residual (h, q_rows, intermediate, w->output.w, w->output.b,
+                      hidden, out);
+  bt_layer_norm (out, out, q_rows, hidden, w->output_norm.w,
+                 w->output_norm.b, eps);
+}

@@ -1,0 +1,567 @@
+/* bt-model.c - loading a model folder (or building random weights of the
+ * same shapes) and binding every weight the forward pass reads by name.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "bt-model-private.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum {
+  INIT_NORMAL,                 /* linear weights and embeddings */
+  INIT_ZERO,                   /* biases */
+  INIT_ONE,                    /* LayerNorm weights */
+} BtInit;
+
+/* Binds weights by their state_dict name: from the checkpoint (checking the
+ * shape the config implies), or as fresh random buffers. One table of names
+ * and shapes serves both. */
+typedef struct {
+  BtModel *model;
+  const char *prefix;          /* "bridgetower." with heads, "" bare */
+  guint64 rng;                 /* random mode when ckpt is NULL */
+  GString *problems;           /* load mode: missing / mis-shaped names */
+  GError *error;               /* load mode: first hard error */
+} Binder;
+
+static guint64
+next_random (guint64 *state)
+{
+  /* splitmix64: fast, and good enough for weights */
+  guint64 z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static const float *
+bind_tensor (Binder *b, gboolean shared, BtInit init, float scalar, int ndim,
+             const gint64 *shape, const char *base)
+{
+  g_autofree char *name = g_strconcat (shared ? b->prefix : "", base, NULL);
+  gint64 numel = 1;
+  for (int i = 0; i < ndim; i++)
+    numel *= shape[i];
+
+  if (!b->model->ckpt) {
+    float *data = g_new (float, MAX (numel, 1));
+    g_ptr_array_add (b->model->owned, data);
+    if (ndim == 0) {
+      data[0] = scalar;
+    } else if (init == INIT_NORMAL) {
+      /* uniform with standard deviation 0.02 */
+      const double a = 0.02 * sqrt (3.0);
+      for (gint64 i = 0; i < numel; i++)
+        data[i] = (float) (a * ((double) (next_random (&b->rng) >> 11)
+                                * (2.0 / 9007199254740992.0) - 1.0));
+    } else {
+      for (gint64 i = 0; i < numel; i++)
+        data[i] = init == INIT_ONE ? 1.0f : 0.0f;
+    }
+    return data;
+  }
+
+  GError *err = NULL;
+  const BtTensor *t = bt_checkpoint_lookup_f32 (b->model->ckpt, name, &err);
+  if (err) {
+    if (!b->error)
+      b->error = err;
+    else
+      g_error_free (err);
+    return NULL;
+  }
+  if (!t) {
+    g_string_append_printf (b->problems, "\n  missing: %s", name);
+    return NULL;
+  }
+  if (!bt_tensor_has_shape (t, BT_DTYPE_F32, ndim, shape)) {
+    BtTensor want = { .dtype = BT_DTYPE_F32, .ndim = ndim };
+    memcpy (want.shape, shape, sizeof (gint64) * ndim);
+    g_autofree char *have_s = bt_tensor_shape_string (t);
+    g_autofree char *want_s = bt_tensor_shape_string (&want);
+    g_string_append_printf (b->problems, "\n  %s: shape %s, expected %s",
+                            name, have_s, want_s);
+    return NULL;
+  }
+  return t->data;
+}
+
+static const float *
+bind1 (Binder *b, BtInit init, gint64 d0, const char *name)
+{
+  const gint64 shape[1] = { d0 };
+  return bind_tensor (b, TRUE, init, 0.0f, 1, shape, name);
+}
+
+static const float *
+bind2 (Binder *b, gint64 d0, gint64 d1, const char *name)
+{
+  const gint64 shape[2] = { d0, d1 };
+  return bind_tensor (b, TRUE, INIT_NORMAL, 0.0f, 2, shape, name);
+}
+
+static float
+bind_scalar (Binder *b, gboolean shared, float init, const char *name)
+{
+  const float *p = bind_tensor (b, shared, INIT_ZERO, init, 0, NULL, name);
+  return p ? *p : 0.0f;
+}
+
+static void
+bind_linear_full (Binder *b, gboolean shared, BtLinearW *w, int out, int in,
+                  const char *name)
+{
+  g_autofree char *wn = g_strconcat (name, ".weight", NULL);
+  g_autofree char *bn = g_strconcat (name, ".bias", NULL);
+  const gint64 wshape[2] = { out, in }, bshape[1] = { out };
+  w->w = bind_tensor (b, shared, INIT_NORMAL, 0.0f, 2, wshape, wn);
+  w->b = bind_tensor (b, shared, INIT_ZERO, 0.0f, 1, bshape, bn);
+}
+
+static void
+bind_linear (Binder *b, BtLinearW *w, int out, int in, const char *name)
+{
+  bind_linear_full (b, TRUE, w, out, in, name);
+}
+
+static void
+bind_norm (Binder *b, BtNormW *w, int width, const char *name)
+{
+  g_autofree char *wn = g_strconcat (name, ".weight", NULL);
+  g_autofree char *bn = g_strconcat (name, ".bias", NULL);
+  w->w = bind1 (b, INIT_ONE, width, wn);
+  w->b = bind1 (b, INIT_ZERO, width, bn);
+}
+
+static void
+bind_attention (Binder *b, BtAttentionW *w, int h, const char *name)
+{
+  g_autofree char *q = g_strconcat (name, ".self.query", NULL);
+  g_autofree char *k = g_strconcat (name, ".self.key", NULL);
+  g_autofree char *v = g_strconcat (name, ".self.value", NULL);
+  g_autofree char *o = g_strconcat (name, ".output.dense", NULL);
+  g_autofree char *n = g_strconcat (name, ".output.LayerNorm", NULL);
+  bind_linear (b, &w->query, h, h, q);
+  bind_linear (b, &w->key, h, h, k);
+  bind_linear (b, &w->value, h, h, v);
+  bind_linear (b, &w->out, h, h, o);
+  bind_norm (b, &w->norm, h, n);
+}
+
+static void
+bind_bert_layer (Binder *b, BtLayerW *w, int h, int inter, gboolean cross,
+                 const char *name)
+{
+  g_autofree char *att = g_strconcat (name, ".attention", NULL);
+  g_autofree char *xatt = g_strconcat (name, ".crossattention", NULL);
+  g_autofree char *i = g_strconcat (name, ".intermediate.dense", NULL);
+  g_autofree char *o = g_strconcat (name, ".output.dense", NULL);
+  g_autofree char *n = g_strconcat (name, ".output.LayerNorm", NULL);
+  bind_attention (b, &w->attention, h, att);
+  if (cross)
+    bind_attention (b, &w->crossattention, h, xatt);
+  bind_linear (b, &w->intermediate, inter, h, i);
+  bind_linear (b, &w->output, h, inter, o);
+  bind_norm (b, &w->output_norm, h, n);
+}
+
+static void
+bind_vision (Binder *b)
+{
+  BtModel *m = b->model;
+  const BtVisionConfig *vc = &m->config.vision;
+  const int e = vc->hidden_size, p = vc->patch_size;
+  BtVisionW *w = &m->vision;
+
+  w->class_embedding = bind1 (b, INIT_NORMAL, e,
+                              "vision_model.visual.embeddings.class_embedding");
+  const gint64 patch_shape[4] = { e, vc->num_channels, p, p };
+  w->patch_weight = bind_tensor (b, TRUE, INIT_NORMAL, 0.0f, 4, patch_shape,
+      "vision_model.visual.embeddings.patch_embedding.weight");
+  w->position_embedding = bind2 (b, 1 + m->grid * m->grid, e,
+      "vision_model.visual.embeddings.position_embedding.weight");
+  bind_norm (b, &w->ln_pre, e, "vision_model.visual.ln_pre");
+  bind_norm (b, &w->ln_post, e, "vision_model.visual.ln_post");
+
+  w->blocks = g_new0 (BtVisionBlockW, m->n_text_layers);
+  for (int i = 0; i < m->n_text_layers; i++) {
+    BtVisionBlockW *blk = &w->blocks[i];
+    g_autofree char *pre = g_strdup_printf (
+        "vision_model.visual.transformer.resblocks.%d", i);
+    g_autofree char *ln1 = g_strconcat (pre, ".ln_1", NULL);
+    g_autofree char *ln2 = g_strconcat (pre, ".ln_2", NULL);
+    g_autofree char *inw = g_strconcat (pre, ".attn.in_proj_weight", NULL);
+    g_autofree char *inb = g_strconcat (pre, ".attn.in_proj_bias", NULL);
+    g_autofree char *out = g_strconcat (pre, ".attn.out_proj", NULL);
+    g_autofree char *fc = g_strconcat (pre, ".mlp.c_fc", NULL);
+    g_autofree char *proj = g_strconcat (pre, ".mlp.c_proj", NULL);
+    bind_norm (b, &blk->ln_1, e, ln1);
+    bind_norm (b, &blk->ln_2, e, ln2);
+    blk->in_proj.w = bind2 (b, 3 * e, e, inw);
+    blk->in_proj.b = bind1 (b, INIT_ZERO, 3 * e, inb);
+    bind_linear (b, &blk->out_proj, e, e, out);
+    bind_linear (b, &blk->c_fc, 4 * e, e, fc);
+    bind_linear (b, &blk->c_proj, e, 4 * e, proj);
+  }
+}
+
+static void
+bind_text (Binder *b)
+{
+  BtModel *m = b->model;
+  const BtTextConfig *tc = &m->config.text;
+  const int h = tc->hidden_size;
+  BtTextW *w = &m->text;
+
+  w->word = bind2 (b, tc->vocab_size, h,
+                   "text_model.embeddings.word_embeddings.weight");
+  w->position = bind2 (b, tc->max_position_embeddings, h,
+                       "text_model.embeddings.position_embeddings.weight");
+  w->token_type = bind2 (b, tc->type_vocab_size, h,
+                         "text_model.embeddings.token_type_embeddings.weight");
+  bind_norm (b, &w->norm, h, "text_model.embeddings.LayerNorm");
+
+  w->layers = g_new0 (BtLayerW, m->n_text_layers);
+  for (int i = 0; i < m->n_text_layers; i++) {
+    g_autofree char *name = g_strdup_printf ("text_model.encoder.layer.%d", i);
+    bind_bert_layer (b, &w->layers[i], h, tc->intermediate_size, FALSE, name);
+  }
+}
+
+static void
+bind_link (Binder *b, BtLinkW *w, const char *name)
+{
+  BtModel *m = b->model;
+  g_autofree char *norm = g_strconcat (name, ".LayerNorm", NULL);
+  bind_norm (b, &w->norm, m->config.hidden_size, norm);
+  if (m->config.link_tower_type == BT_LINK_SCALED_ADD) {
+    g_autofree char *s = g_strconcat (name, ".scaled_factor", NULL);
+    w->scalar = bind_scalar (b, TRUE, 1.0f, s);
+  } else if (m->config.link_tower_type == BT_LINK_INTERPOLATE) {
+    g_autofree char *s = g_strconcat (name, ".beta", NULL);
+    w->scalar = bind_scalar (b, TRUE, 0.5f, s);
+  }
+}
+
+static void
+bind_cross (Binder *b)
+{
+  BtModel *m = b->model;
+  const BtConfig *c = &m->config;
+  const int h = c->hidden_size;
+  BtCrossW *w = &m->cross;
+
+  bind_linear (b, &w->text_transform, h, c->text.hidden_size,
+               "cross_modal_text_transform");
+  bind_linear (b, &w->image_transform, h, c->vision.hidden_size,
+               "cross_modal_image_transform");
+  w->token_type = bind2 (b, 2, h, "token_type_embeddings.weight");
+  bind_norm (b, &w->text_norm, h, "cross_modal_text_layernorm");
+  bind_norm (b, &w->image_norm, h, "cross_modal_image_layernorm");
+
+  w->text_layers = g_new0 (BtLayerW, m->n_cross);
+  w->image_layers = g_new0 (BtLayerW, m->n_cross);
+  for (int i = 0; i < m->n_cross; i++) {
+    g_autofree char *tn = g_strdup_printf ("cross_modal_text_layers.%d", i);
+    g_autofree char *in = g_strdup_printf ("cross_modal_image_layers.%d", i);
+    bind_bert_layer (b, &w->text_layers[i], h, c->text.intermediate_size,
+                     TRUE, tn);
+    bind_bert_layer (b, &w->image_layers[i], h, c->text.intermediate_size,
+                     TRUE, in);
+  }
+
+  /* Layer 0 has no link tower; a shared one only exists with C = 1, where
+   * it never runs (two or more cross layers with it are rejected). */
+  int n_links = m->n_cross - 1;
+  w->text_links = g_new0 (BtLinkW, MAX (n_links, 1));
+  w->image_links = g_new0 (BtLinkW, MAX (n_links, 1));
+  for (int i = 0; i < n_links; i++) {
+    g_autofree char *tn = g_strdup_printf ("cross_modal_text_link_tower.%d", i);
+    g_autofree char *in = g_strdup_printf ("cross_modal_image_link_tower.%d",
+                                           i);
+    bind_link (b, &w->text_links[i], tn);
+    bind_link (b, &w->image_links[i], in);
+  }
+
+  bind_linear (b, &w->text_pooler, h, h, "cross_modal_text_pooler.dense");
+  bind_linear (b, &w->image_pooler, h, h, "cross_modal_image_pooler.dense");
+}
+
+static void
+bind_heads (Binder *b)
+{
+  BtModel *m = b->model;
+  const BtConfig *c = &m->config;
+  const int h = c->hidden_size;
+  BtHeadW *w = &m->head;
+
+  if (m->heads & BT_HEAD_ITM)
+    bind_linear_full (b, FALSE, &w->itm, 2, 2 * h, "itm_score.fc");
+  if (m->heads & BT_HEAD_MLM) {
+    const int v = c->text.vocab_size;
+    const gint64 dshape[2] = { v, h }, bshape[1] = { v };
+    bind_linear_full (b, FALSE, &w->mlm_dense, h, h,
+                      "mlm_score.transform.dense");
+    g_autofree char *nw = g_strdup ("mlm_score.transform.LayerNorm.weight");
+    g_autofree char *nb = g_strdup ("mlm_score.transform.LayerNorm.bias");
+    const gint64 nshape[1] = { h };
+    w->mlm_norm.w = bind_tensor (b, FALSE, INIT_ONE, 0.0f, 1, nshape, nw);
+    w->mlm_norm.b = bind_tensor (b, FALSE, INIT_ZERO, 0.0f, 1, nshape, nb);
+    /* With tied embeddings a checkpoint may omit the decoder weight: it is
+     * the text word embedding matrix then. */
+    if (m->ckpt && c->tie_word_embeddings
+        && !bt_checkpoint_lookup_raw (m->ckpt, "mlm_score.decoder.weight"))
+      w->mlm_decoder.w = m->text.word;
+    else
+      w->mlm_decoder.w = bind_tensor (b, FALSE, INIT_NORMAL, 0.0f, 2, dshape,
+                                      "mlm_score.decoder.weight");
+    w->mlm_decoder.b = bind_tensor (b, FALSE, INIT_ZERO, 0.0f, 1, bshape,
+                                    "mlm_score.bias");
+  }
+  if (m->heads & BT_HEAD_ITC) {
+    const int d = c->contrastive_hidden_size;
+    bind_linear_full (b, FALSE, &w->itc_text, d, c->text.hidden_size,
+                      "itc_text_head.fc");
+    bind_linear_full (b, FALSE, &w->itc_image, d, h, "itc_image_head.fc");
+    bind_linear_full (b, FALSE, &w->itc_cross, d, 2 * h,
+                      "itc_cross_modal_head.fc");
+    w->logit_scale = bind_scalar (b, FALSE,
+                                  (float) c->logit_scale_init_value,
+                                  "logit_scale");
+  }
+}
+
+static BtModel *
+model_new (const BtConfig *config, BtHeads heads, BtPrecision precision)
+{
+  BtModel *m = g_new0 (BtModel, 1);
+  m->refcount = 1;
+  m->config = *config;
+  m->heads = heads;
+  m->precision = precision;
+  m->owned = g_ptr_array_new_with_free_func (g_free);
+  m->n_text_layers = config->text.num_hidden_layers;
+  m->n_cross = config->num_hidden_layers;
+  m->split = m->n_text_layers - m->n_cross + 1;
+  m->vision_heads = config->vision.hidden_size / 64;
+  m->vision_head_dim = config->vision.hidden_size / m->vision_heads;
+  m->grid = config->vision.image_size / config->vision.patch_size;
+  g_mutex_init (&m->pool_lock);
+  m->image_pool = g_ptr_array_new ();
+  m->text_pool = g_ptr_array_new ();
+  bt_image_config_init_defaults (&m->image_config);
+  m->image_config.shortest_edge = config->vision.image_size;
+  m->image_config.crop_height = config->vision.image_size;
+  m->image_config.crop_width = config->vision.image_size;
+  return m;
+}
+
+static void
+bind_all (Binder *b)
+{
+  bind_vision (b);
+  bind_text (b);
+  bind_cross (b);
+  bind_heads (b);
+}
+
+static gboolean
+check_precision (BtPrecision precision, GError **error)
+{
+  if (precision != BT_PRECISION_FP32) {
+    g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED,
+                 "precision bf16 is not available in this build");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+BtModel *
+bt_model_new_random (const BtConfig *config, BtHeads heads,
+                     BtPrecision precision, guint64 seed, GError **error)
+{
+  if (!bt_config_validate (config, error) || !check_precision (precision, error))
+    return NULL;
+  BtModel *m = model_new (config, heads, precision);
+  Binder b = { .model = m, .prefix = heads ? "bridgetower." : "",
+               .rng = seed };
+  bind_all (&b);
+  bt_image_config_force_processor (&m->image_config);
+  return m;
+}
+
+/* Which heads the checkpoint carries, and whether its shared part has the
+ * "bridgetower." prefix. */
+static BtHeads
+detect_heads (const BtModel *m)
+{
+  BtHeads heads = BT_HEAD_NONE;
+  if (bt_checkpoint_lookup_raw (m->ckpt, "itm_score.fc.weight"))
+    heads |= BT_HEAD_ITM;
+  if (bt_checkpoint_lookup_raw (m->ckpt, "mlm_score.transform.dense.weight"))
+    heads |= BT_HEAD_MLM;
+  if (bt_checkpoint_lookup_raw (m->ckpt, "itc_text_head.fc.weight"))
+    heads |= BT_HEAD_ITC;
+  return heads;
+}
+
+static gboolean
+has_file (const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  return g_file_test (path, G_FILE_TEST_IS_REGULAR);
+}
+
+BtModel *
+bt_model_load (const char *dir, BtPrecision precision, GError **error)
+{
+  BtConfig config;
+
+  if (!check_precision (precision, error))
+    return NULL;
+  bt_config_init_defaults (&config);
+  if (!bt_config_load (&config, dir, error)
+      || !bt_config_validate (&config, error))
+    return NULL;
+
+  g_autoptr (BtCheckpoint) ckpt = bt_checkpoint_open (dir, error);
+  if (!ckpt)
+    return NULL;
+
+  BtModel *m = model_new (&config, BT_HEAD_NONE, precision);
+  char *real = realpath (dir, NULL);
+  m->path = g_strdup (real ? real : dir);
+  free (real);
+  m->ckpt = g_steal_pointer (&ckpt);
+  m->heads = detect_heads (m);
+
+  Binder b = { .model = m, .problems = g_string_new (NULL) };
+  b.prefix = bt_checkpoint_lookup_raw (m->ckpt,
+      "bridgetower.token_type_embeddings.weight") ? "bridgetower." : "";
+  bind_all (&b);
+  if (b.error) {
+    g_propagate_error (error, b.error);
+    g_string_free (b.problems, TRUE);
+    bt_model_unref (m);
+    return NULL;
+  }
+  if (b.problems->len) {
+    g_set_error (error, BT_ERROR, BT_ERROR_MISSING_TENSOR,
+                 "%s: the weights do not fit config.json:%s",
+                 bt_checkpoint_get_path (m->ckpt), b.problems->str);
+    g_string_free (b.problems, TRUE);
+    bt_model_unref (m);
+    return NULL;
+  }
+  g_string_free (b.problems, TRUE);
+
+  if (has_file (dir, "preprocessor_config.json")
+      && !bt_image_config_load (&m->image_config, dir, error)) {
+    bt_model_unref (m);
+    return NULL;
+  }
+  bt_image_config_force_processor (&m->image_config);
+
+  if (has_file (dir, "tokenizer.json") || has_file (dir, "vocab.json")) {
+    m->tokenizer = bt_tokenizer_load (dir, error);
+    if (!m->tokenizer) {
+      bt_model_unref (m);
+      return NULL;
+    }
+  }
+  return m;
+}
+
+BtModel *
+bt_model_ref (BtModel *model)
+{
+  g_return_val_if_fail (model, NULL);
+  g_atomic_int_inc (&model->refcount);
+  return model;
+}
+
+void
+bt_model_unref (BtModel *model)
+{
+  if (!model)
+    return;
+  if (model->cached)
+    bt_model_cache_release (model);
+  else if (g_atomic_int_dec_and_test (&model->refcount))
+    bt_model_finalize (model);
+}
+
+void
+bt_model_finalize (BtModel *m)
+{
+  for (guint i = 0; i < m->image_pool->len; i++) {
+    BtImageFeatures *f = g_ptr_array_index (m->image_pool, i);
+    g_free (f->data);
+    g_free (f);
+  }
+  g_ptr_array_unref (m->image_pool);
+  for (guint i = 0; i < m->text_pool->len; i++) {
+    BtTextFeatures *f = g_ptr_array_index (m->text_pool, i);
+    g_free (f->data);
+    g_free (f);
+  }
+  g_ptr_array_unref (m->text_pool);
+  g_mutex_clear (&m->pool_lock);
+  g_free (m->vision.blocks);
+  g_free (m->text.layers);
+  g_free (m->cross.text_layers);
+  g_free (m->cross.image_layers);
+  g_free (m->cross.text_links);
+  g_free (m->cross.image_links);
+  g_ptr_array_unref (m->owned);
+  if (m->ckpt)
+    bt_checkpoint_free (m->ckpt);
+  if (m->tokenizer)
+    bt_tokenizer_free (m->tokenizer);
+  g_free (m->path);
+  g_free (m);
+}
+
+const BtConfig *
+bt_model_get_config (const BtModel *model)
+{
+  return &model->config;
+}
+
+BtHeads
+bt_model_get_heads (const BtModel *model)
+{
+  return model->heads;
+}
+
+BtPrecision
+bt_model_get_precision (const BtModel *model)
+{
+  return model->precision;
+}
+
+const char *
+bt_model_get_path (const BtModel *model)
+{
+  return model->path;
+}
+
+BtTokenizer *
+bt_model_get_tokenizer (const BtModel *model)
+{
+  return model->tokenizer;
+}
+
+const BtImageConfig *
+bt_model_get_image_config (const BtModel *model)
+{
+  return &model->image_config;
+}
+
+float
+bt_model_get_logit_scale (const BtModel *model)
+{
+  return (model->heads & BT_HEAD_ITC) ? expf (model->head.logit_scale) : 0.0f;
+}

@@ -1,0 +1,243 @@
+/* bt-ops.c - float32 tensor operations on OpenBLAS.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "bt-ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+void
+bt_activation (float *x, gsize n, BtActivation act)
+{
+  switch (act) {
+    case BT_ACT_NONE:
+      break;
+    case BT_ACT_GELU:
+      for (gsize i = 0; i < n; i++)
+        x[i] = 0.5f * x[i] * (1.0f + erff (x[i] * (float) M_SQRT1_2));
+      break;
+    case BT_ACT_QUICK_GELU:
+      for (gsize i = 0; i < n; i++)
+        x[i] = x[i] / (1.0f + expf (-1.702f * x[i]));
+      break;
+    case BT_ACT_TANH:
+      for (gsize i = 0; i < n; i++)
+        x[i] = tanhf (x[i]);
+      break;
+  }
+}
+
+void
+bt_linear (const float *x, int m, int k, int ldx, const float *w,
+           const float *b, int n, float *y, int ldy, BtActivation act)
+{
+  if (ldx == 0)
+    ldx = k;
+  if (ldy == 0)
+    ldy = n;
+  if (m <= 0)
+    return;
+  /* Like torch's addmm: the bias is the initial C, the product added on. */
+  float beta = 0.0f;
+  if (b) {
+    for (int r = 0; r < m; r++)
+      memcpy (y + (gsize) r * ldy, b, sizeof (float) * n);
+    beta = 1.0f;
+  }
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, ldx,
+               w, k, beta, y, ldy);
+  if (act != BT_ACT_NONE) {
+    for (int r = 0; r < m; r++)
+      bt_activation (y + (gsize) r * ldy, n, act);
+  }
+}
+
+void
+bt_linear_residual (const float *x, int m, int k, const float *w,
+                    const float *b, int n, float *y)
+{
+  if (m <= 0)
+    return;
+  if (b) {
+    for (int r = 0; r < m; r++) {
+      float *row = y + (gsize) r * n;
+      for (int j = 0; j < n; j++)
+        row[j] += b[j];
+    }
+  }
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k,
+               w, k, 1.0f, y, n);
+}
+
+void
+bt_layer_norm (const float *src, float *dst, int rows, int width,
+               const float *weight, const float *bias, double eps)
+{
+  for (int r = 0; r < rows; r++) {
+    const float *x = src + (gsize) r * width;
+    float *y = dst + (gsize) r * width;
+    /* Mean and variance in double: closer to the exact value than torch's
+     * float moments, so our error against torch is torch's own rounding. */
+    double sum = 0.0;
+    for (int i = 0; i < width; i++)
+      sum += x[i];
+    double mean = sum / width;
+    double var = 0.0;
+    for (int i = 0; i < width; i++) {
+      double d = x[i] - mean;
+      var += d * d;
+    }
+    var /= width;
+    float rstd = (float) (1.0 / sqrt (var + eps));
+    float fmean = (float) mean;
+    for (int i = 0; i < width; i++)
+      y[i] = (x[i] - fmean) * rstd * weight[i] + bias[i];
+  }
+}
+
+void
+bt_add (const float *src, const float *add, float *dst, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    dst[i] = src[i] + add[i];
+}
+
+void
+bt_softmax_rows (float *x, int rows, int width)
+{
+  for (int r = 0; r < rows; r++) {
+    float *row = x + (gsize) r * width;
+    float max = row[0];
+    for (int i = 1; i < width; i++)
+      max = MAX (max, row[i]);
+    float sum = 0.0f;
+    for (int i = 0; i < width; i++) {
+      row[i] = expf (row[i] - max);
+      sum += row[i];
+    }
+    float inv = 1.0f / sum;
+    for (int i = 0; i < width; i++)
+      row[i] *= inv;
+  }
+}
+
+void
+bt_attention (const float *q, int ldq, const float *k, int ldk,
+              const float *v, int ldv, int n_q, int n_k, int heads,
+              int head_dim, const float *mask_bias, float *scratch,
+              float *out, int ldo)
+{
+  const float scale = 1.0f / sqrtf ((float) head_dim);
+
+  for (int h = 0; h < heads; h++) {
+    float *scores = scratch + (gsize) h * n_q * n_k;
+    const gsize off = (gsize) h * head_dim;
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n_q, n_k, head_dim,
+                 scale, q + off, ldq, k + off, ldk, 0.0f, scores, n_k);
+    if (mask_bias) {
+      for (int i = 0; i < n_q; i++) {
+        float *row = scores + (gsize) i * n_k;
+        for (int j = 0; j < n_k; j++)
+          row[j] += mask_bias[j];
+      }
+    }
+    bt_softmax_rows (scores, n_q, n_k);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_q, head_dim, n_k,
+                 1.0f, scores, n_k, v + off, ldv, 0.0f, out + off, ldo);
+  }
+}
+
+void
+bt_l2_normalize (float *x, int n)
+{
+  double sum = 0.0;
+  for (int i = 0; i < n; i++)
+    sum += (double) x[i] * x[i];
+  float norm = (float) sqrt (sum);
+  float inv = 1.0f / MAX (norm, 1e-12f);
+  for (int i = 0; i < n; i++)
+    x[i] *= inv;
+}
+
+/* torch's cubic convolution kernel with A = -0.75, split into the two
+ * pieces |x| <= 1 and 1 < |x| < 2. */
+static inline float
+cubic_near (float x, float a)
+{
+  return ((a + 2.0f) * x - (a + 3.0f)) * x * x + 1.0f;
+}
+
+static inline float
+cubic_far (float x, float a)
+{
+  return ((a * x - 5.0f * a) * x + 8.0f * a) * x - 4.0f * a;
+}
+
+static void
+cubic_taps (int out_index, int in_size, int out_size, int idx[4], float w[4])
+{
+  const float a = -0.75f;
+  float scale = (float) in_size / (float) out_size;
+  /* align_corners=False source coordinate; cubic does not clamp it at 0 */
+  float real = scale * ((float) out_index + 0.5f) - 0.5f;
+  float fl = floorf (real);
+  float t = real - fl;
+  int base = (int) fl;
+  w[0] = cubic_far (t + 1.0f, a);
+  w[1] = cubic_near (t, a);
+  w[2] = cubic_near (1.0f - t, a);
+  w[3] = cubic_far (2.0f - t, a);
+  for (int i = 0; i < 4; i++)
+    idx[i] = CLAMP (base - 1 + i, 0, in_size - 1);
+}
+
+void
+bt_bicubic_resize (const float *src, int in_h, int in_w, int dim, float *dst,
+                   int out_h, int out_w)
+{
+  for (int oy = 0; oy < out_h; oy++) {
+    int iy[4], ix[4];
+    float wy[4], wx[4];
+    cubic_taps (oy, in_h, out_h, iy, wy);
+    for (int ox = 0; ox < out_w; ox++) {
+      cubic_taps (ox, in_w, out_w, ix, wx);
+      float *o = dst + ((gsize) oy * out_w + ox) * dim;
+      for (int d = 0; d < dim; d++) {
+        float acc = 0.0f;
+        for (int r = 0; r < 4; r++) {
+          const float *row = src + (gsize) iy[r] * in_w * dim + d;
+          float line = wx[0] * row[(gsize) ix[0] * dim]
+              + wx[1] * row[(gsize) ix[1] * dim]
+              + wx[2] * row[(gsize) ix[2] * dim]
+              + wx[3] * row[(gsize) ix[3] * dim];
+          acc += wy[r] * line;
+        }
+        o[d] = acc;
+      }
+    }
+  }
+}
+
+void
+bt_im2col_patches (const float *image, int channels, int height, int width,
+                   int patch, float *cols)
+{
+  const int gh = height / patch, gw = width / patch;
+  const gsize row_len = (gsize) channels * patch * patch;
+
+  for (int py = 0; py < gh; py++) {
+    for (int px = 0; px < gw; px++) {
+      float *col = cols + ((gsize) py * gw + px) * row_len;
+      for (int c = 0; c < channels; c++) {
+        for (int y = 0; y < patch; y++) {
+          const float *src = image + ((gsize) c * height + py * patch + y)
+              * width + (gsize) px * patch;
+          memcpy (col, src, sizeof (float) * patch);
+          col += patch;
+        }
+      }
+    }
+  }
+}
