@@ -85,7 +85,7 @@ itc_outputs (BtContext *ctx, BtImageFeatures **images, BtTextFeatures **texts,
   }
 
   const float scale = expf (m->head.logit_scale);
-  *add_output (out, "derived.logit_scale_exp", 0, 0, 0, 0) = scale;
+  *add_output (out, "derived.logit_scale_exp", 1, 1, 0, 0) = scale;
   const struct {
     const char *name;
     const float *a, *b;
@@ -162,7 +162,9 @@ bt_context_forward (BtContext *ctx, BtHeads head, const BtForwardInput *in,
   const gsize image_size = (gsize) m->config.vision.num_channels
       * in->height * in->width;
   HiddenOut ho = { .out = out, .batch = batch };
-  BtHiddenSink sink = in->output_hidden_states ? hidden_sink : NULL;
+  /* HF's contrastive head always returns the hidden states it reads */
+  gboolean hidden = in->output_hidden_states || head == BT_HEAD_ITC;
+  BtHiddenSink sink = hidden ? hidden_sink : NULL;
   BtImageFeatures **images = g_new0 (BtImageFeatures *, batch);
   BtTextFeatures **texts = g_new0 (BtTextFeatures *, batch);
   gboolean ok = FALSE;
@@ -190,7 +192,7 @@ bt_context_forward (BtContext *ctx, BtHeads head, const BtForwardInput *in,
   /* Only the bare model and hidden states need every row of the last
    * layer; the heads read the CLS rows (and MLM every text row). */
   const int n_img = images[0]->n_tokens;
-  gboolean full = head == BT_HEAD_NONE || in->output_hidden_states;
+  gboolean full = head == BT_HEAD_NONE || hidden;
   gboolean text_cls = !full && head != BT_HEAD_MLM;
   gboolean image_cls = !full;
   float *text_out, *image_out;

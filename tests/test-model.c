@@ -1,0 +1,514 @@
+/* test-model.c - the model against HF's outputs on every golden case, the
+ * video API against the forward pass, work-buffer reuse, the real base and
+ * large shapes on random weights, and the errors at load and forward. */
+#include "bt-model-private.h"
+#include "bt-safetensors.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+static char *data_dir;
+
+static char *
+golden_path (const char *rel)
+{
+  return g_build_filename (data_dir, "golden", rel, NULL);
+}
+
+static JsonObject *manifest_root;
+static JsonParser *manifest_parser;
+
+static void
+load_manifest (void)
+{
+  g_autofree char *path = golden_path ("manifest.json");
+  GError *error = NULL;
+  manifest_parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (manifest_parser, path, &error));
+  g_assert_no_error (error);
+  manifest_root = json_node_get_object (json_parser_get_root (manifest_parser));
+}
+
+static BtHeads
+head_of_class (const char *cls)
+{
+  if (g_str_equal (cls, "BridgeTowerForImageAndTextRetrieval"))
+    return BT_HEAD_ITM;
+  if (g_str_equal (cls, "BridgeTowerForMaskedLM"))
+    return BT_HEAD_MLM;
+  if (g_str_equal (cls, "BridgeTowerForContrastiveLearning"))
+    return BT_HEAD_ITC;
+  return BT_HEAD_NONE;
+}
+
+/* The README's tolerances: 1e-5 absolute for L2-normalised embeddings
+ * (ITC's logits stack them), 1e-4 * max(1, max|expected|) otherwise. */
+static double
+tolerance_for (const char *key, BtHeads head, double max_abs)
+{
+  if (g_str_has_suffix (key, "_embeds")
+      || (head == BT_HEAD_ITC && g_str_equal (key, "logits")))
+    return 1e-5;
+  return 1e-4 * MAX (1.0, max_abs);
+}
+
+/* Compares `n` floats; returns the max abs error, prints it with the
+ * relative error. */
+static double
+compare (const char *what, const float *got, const float *want, gsize n,
+         double tol)
+{
+  double max_err = 0.0, max_abs = 0.0;
+  for (gsize i = 0; i < n; i++) {
+    g_assert_true (isfinite (got[i]));
+    max_err = MAX (max_err, fabs ((double) got[i] - want[i]));
+    max_abs = MAX (max_abs, fabs ((double) want[i]));
+  }
+  g_test_message ("%-40s max abs err %.3e  rel %.3e  (tol %.1e)", what,
+                  max_err, max_err / MAX (max_abs, 1e-30), tol);
+  if (max_err > tol)
+    g_test_fail_printf ("%s: max abs error %.3e exceeds %.1e", what, max_err,
+                        tol);
+  return max_err;
+}
+
+typedef struct {
+  const char *model;           /* the folder that runs */
+  JsonObject *c;               /* the manifest case */
+} GoldenCase;
+
+static BtModel *
+load_model (const char *name)
+{
+  g_autofree char *rel = g_build_filename ("models", name, NULL);
+  g_autofree char *dir = golden_path (rel);
+  GError *error = NULL;
+  BtModel *m = bt_model_load (dir, BT_PRECISION_FP32, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+  return m;
+}
+
+static const BtTensor *
+expected_tensor (BtSafetensors *st, JsonObject *keys, const char *name)
+{
+  const char *key = json_object_get_string_member (keys, name);
+  const BtTensor *t = bt_safetensors_lookup (st, key);
+  g_assert_nonnull (t);
+  return t;
+}
+
+/* Inputs of a golden case, views into the expected file. */
+typedef struct {
+  BtForwardInput in;
+  BtHeads head;
+  BtSafetensors *st;
+} CaseInputs;
+
+static void
+case_inputs (JsonObject *c, CaseInputs *ci)
+{
+  g_autofree char *tpath = golden_path (
+      json_object_get_string_member (c, "tensors_file"));
+  GError *error = NULL;
+  ci->st = bt_safetensors_open (tpath, &error);
+  g_assert_no_error (error);
+
+  JsonObject *in_keys = json_object_get_object_member (c, "input_keys");
+  const BtTensor *ids = expected_tensor (ci->st, in_keys, "input_ids");
+  const BtTensor *mask = expected_tensor (ci->st, in_keys, "attention_mask");
+  const BtTensor *pix = expected_tensor (ci->st, in_keys, "pixel_values");
+  JsonObject *kw = json_object_get_object_member (c, "forward_kwargs");
+
+  memset (&ci->in, 0, sizeof ci->in);
+  ci->in.batch = (int) ids->shape[0];
+  ci->in.seq_len = (int) ids->shape[1];
+  ci->in.input_ids = ids->data;
+  ci->in.attention_mask = mask->data;
+  ci->in.height = (int) pix->shape[2];
+  ci->in.width = (int) pix->shape[3];
+  ci->in.pixel_values = pix->data;
+  ci->in.interpolate_pos_encoding = json_object_has_member (kw,
+      "interpolate_pos_encoding")
+      && json_object_get_boolean_member (kw, "interpolate_pos_encoding");
+  ci->in.output_hidden_states = json_object_has_member (kw,
+      "output_hidden_states")
+      && json_object_get_boolean_member (kw, "output_hidden_states");
+  ci->head = head_of_class (json_object_get_string_member (c, "class"));
+}
+
+static void
+test_golden_case (gconstpointer data)
+{
+  const GoldenCase *gc = data;
+  JsonObject *c = gc->c;
+  CaseInputs ci;
+  case_inputs (c, &ci);
+
+  BtModel *m = load_model (gc->model);
+  BtContext *ctx = bt_context_new (m);
+  g_autoptr (BtTensorSet) out = bt_tensor_set_new ();
+  GError *error = NULL;
+  g_assert_true (bt_context_forward (ctx, ci.head, &ci.in, out, &error));
+  g_assert_no_error (error);
+
+  JsonObject *out_keys = json_object_get_object_member (c, "output_keys");
+  JsonObject *stats = json_object_get_object_member (c, "stats");
+  g_autoptr (GList) names = json_object_get_members (out_keys);
+  for (GList *l = names; l; l = l->next) {
+    const char *name = l->data;
+    const BtTensor *want = expected_tensor (ci.st, out_keys, name);
+    const BtTensor *got = bt_tensor_set_lookup (out, name);
+    if (!got) {
+      g_test_fail_printf ("output %s missing", name);
+      continue;
+    }
+    if (!bt_tensor_has_shape (got, BT_DTYPE_F32, want->ndim, want->shape)) {
+      g_autofree char *gs = bt_tensor_shape_string (got);
+      g_autofree char *ws = bt_tensor_shape_string (want);
+      g_test_fail_printf ("output %s: shape %s, expected %s", name, gs, ws);
+      continue;
+    }
+    double max_abs = json_object_get_double_member (
+        json_object_get_object_member (stats, name), "max_abs");
+    compare (name, got->data, want->data, bt_tensor_numel (want),
+             tolerance_for (name, ci.head, max_abs));
+  }
+
+  bt_context_free (ctx);
+  bt_model_unref (m);
+  bt_safetensors_free (ci.st);
+}
+
+/* The video API on a golden case gives the forward pass's numbers: images
+ * and texts encoded on their own, then matched / embedded / filled. */
+static void
+test_video_api_case (gconstpointer data)
+{
+  const GoldenCase *gc = data;
+  JsonObject *c = gc->c;
+  CaseInputs ci;
+  case_inputs (c, &ci);
+  JsonObject *out_keys = json_object_get_object_member (c, "output_keys");
+  BtModel *m = load_model (gc->model);
+  BtContext *ctx = bt_context_new (m);
+  const BtConfig *cfg = bt_model_get_config (m);
+  const int b_n = ci.in.batch, len = ci.in.seq_len;
+  const gsize img_floats = 3 * (gsize) ci.in.height * ci.in.width;
+  BtImageFeatures *images[8];
+  BtTextFeatures *texts[8];
+  GError *error = NULL;
+
+  g_assert_cmpint (b_n, <=, 8);
+  for (int b = 0; b < b_n; b++) {
+    images[b] = bt_context_encode_image (ctx, ci.in.pixel_values
+                                         + b * img_floats, ci.in.height,
+                                         ci.in.width,
+                                         ci.in.interpolate_pos_encoding,
+                                         &error);
+    g_assert_no_error (error);
+    texts[b] = bt_context_encode_text (ctx, ci.in.input_ids + b * len,
+                                       ci.in.attention_mask + b * len, len,
+                                       &error);
+    g_assert_no_error (error);
+  }
+
+  if (ci.head == BT_HEAD_ITM) {
+    const BtTensor *want = expected_tensor (ci.st, out_keys, "logits");
+    const float *w = want->data;
+    for (int b = 0; b < b_n; b++) {
+      /* one image against every text of the batch at once: the row of its
+       * own text is the golden pair */
+      float logits[16];
+      g_assert_true (bt_context_match (ctx, images[b], texts, b_n, logits,
+                                       &error));
+      g_assert_no_error (error);
+      g_autofree char *what = g_strdup_printf ("match[%d] stacked", b);
+      compare (what, logits + 2 * b, w + 2 * b, 2, 1e-4);
+      g_assert_true (bt_context_match (ctx, images[b], &texts[b], 1, logits,
+                                       &error));
+      g_autofree char *what1 = g_strdup_printf ("match[%d] alone", b);
+      compare (what1, logits, w + 2 * b, 2, 1e-4);
+    }
+  } else if (ci.head == BT_HEAD_MLM) {
+    const BtTensor *want = expected_tensor (ci.st, out_keys, "logits");
+    const int v = cfg->text.vocab_size;
+    float *logits = g_new (float, (gsize) len * v);
+    for (int b = 0; b < b_n; b++) {
+      g_assert_true (bt_context_mlm (ctx, images[b], texts[b], logits,
+                                     &error));
+      g_assert_no_error (error);
+      g_autofree char *what = g_strdup_printf ("mlm[%d]", b);
+      compare (what, logits, (const float *) want->data + (gsize) b * len * v,
+               (gsize) len * v, 1e-4 * MAX (1.0, 4.2));
+    }
+    g_free (logits);
+  } else if (ci.head == BT_HEAD_ITC) {
+    const int d = cfg->contrastive_hidden_size;
+    const float *te = expected_tensor (ci.st, out_keys, "text_embeds")->data;
+    const float *ie = expected_tensor (ci.st, out_keys, "image_embeds")->data;
+    const float *ce = expected_tensor (ci.st, out_keys, "cross_embeds")->data;
+    float *cross = g_new (float, (gsize) b_n * d);
+    for (int b = 0; b < b_n; b++) {
+      compare ("image itc", bt_image_features_get_itc (images[b]),
+               ie + b * d, d, 1e-5);
+      compare ("text itc", bt_text_features_get_itc (texts[b]), te + b * d, d,
+               1e-5);
+      g_assert_true (bt_context_cross_embed (ctx, images[b], texts, b_n,
+                                             cross, &error));
+      g_assert_no_error (error);
+      compare ("cross embed stacked", cross + b * d, ce + b * d, d, 1e-5);
+    }
+    g_assert_cmpfloat_with_epsilon (bt_model_get_logit_scale (m),
+        *(const float *) expected_tensor (ci.st, out_keys,
+                                          "derived.logit_scale_exp")->data,
+        1e-5);
+    g_free (cross);
+  }
+
+  for (int b = 0; b < b_n; b++) {
+    bt_image_features_unref (images[b]);
+    bt_text_features_unref (texts[b]);
+  }
+  bt_context_free (ctx);
+  bt_model_unref (m);
+  bt_safetensors_free (ci.st);
+}
+
+/* After warm-up, encoding a frame and a text and matching them allocates
+ * no work buffer and no features buffer: what is counted is every
+ * allocation the model code makes for tensor work (context work buffers,
+ * segment/pointer arrays, features from the pool). OpenBLAS's own buffers
+ * and GLib internals are not counted. */
+static void
+test_no_allocations (void)
+{
+  BtModel *m = load_model ("itm_add_t3v3c2");
+  BtContext *ctx = bt_context_new (m);
+  const BtConfig *cfg = bt_model_get_config (m);
+  const int size = cfg->vision.image_size;
+  float *pixels = g_new0 (float, 3 * size * size);
+  const gint64 ids[6] = { 0, 40, 41, 42, 43, 2 };
+  GError *error = NULL;
+  float logits[2];
+
+  for (int i = 0; i < 3 * size * size; i++)
+    pixels[i] = (float) ((i * 7919) % 255) / 128.0f - 1.0f;
+
+  for (int iter = 0; iter < 102; iter++) {
+    if (iter == 2)
+      g_test_message ("allocations after warm-up: %u",
+                      bt_context_get_n_allocs (ctx));
+    guint before = bt_context_get_n_allocs (ctx);
+    BtImageFeatures *img = bt_context_encode_image (ctx, pixels, size, size,
+                                                    FALSE, &error);
+    BtTextFeatures *txt = bt_context_encode_text (ctx, ids, NULL, 6, &error);
+    g_assert_no_error (error);
+    g_assert_true (bt_context_match (ctx, img, &txt, 1, logits, &error));
+    bt_image_features_unref (img);
+    bt_text_features_unref (txt);
+    if (iter >= 2)
+      g_assert_cmpuint (bt_context_get_n_allocs (ctx), ==, before);
+  }
+  g_free (pixels);
+  bt_context_free (ctx);
+  bt_model_unref (m);
+}
+
+static void
+test_rejected_configs (void)
+{
+  const char *dirs[] = { "reject_unshared_crossmodal_transform",
+                         "reject_shared_link_tower_2cross" };
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++) {
+    g_autofree char *rel = g_build_filename ("models", dirs[i], NULL);
+    g_autofree char *dir = golden_path (rel);
+    GError *error = NULL;
+    BtModel *m = bt_model_load (dir, BT_PRECISION_FP32, &error);
+    g_assert_null (m);
+    g_assert_nonnull (error);
+    g_test_message ("%s: %s", dirs[i], error->message);
+    g_assert_true (error->code == BT_ERROR_CONFIG
+                   || error->code == BT_ERROR_UNSUPPORTED);
+    g_error_free (error);
+  }
+}
+
+/* reject_image_size_mismatch: 48x48 into a 32x32 model raises unless
+ * interpolate_pos_encoding. */
+static void
+test_image_size_mismatch (void)
+{
+  BtModel *m = load_model ("itm_add_t3v3c2");
+  BtContext *ctx = bt_context_new (m);
+  float *pixels = g_new0 (float, 3 * 48 * 48);
+  GError *error = NULL;
+
+  BtImageFeatures *f = bt_context_encode_image (ctx, pixels, 48, 48, FALSE,
+                                                &error);
+  g_assert_null (f);
+  g_assert_error (error, BT_ERROR, BT_ERROR_INPUT);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  f = bt_context_encode_image (ctx, pixels, 48, 48, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (f->n_tokens, ==, 1 + 6 * 6);
+  bt_image_features_unref (f);
+  g_free (pixels);
+  bt_context_free (ctx);
+  bt_model_unref (m);
+}
+
+/* ---- real shapes, random weights ---------------------------------------- */
+
+static void
+random_checks (const char *hub_name, BtHeads heads, int n_texts)
+{
+  g_autofree char *cfg_path = g_build_filename (data_dir, "hub", hub_name,
+                                                "config.json", NULL);
+  BtConfig cfg;
+  GError *error = NULL;
+  bt_config_init_defaults (&cfg);
+  g_assert_true (bt_config_load (&cfg, cfg_path, &error));
+  g_assert_no_error (error);
+
+  gint64 t0 = g_get_monotonic_time ();
+  BtModel *m = bt_model_new_random (&cfg, heads, BT_PRECISION_FP32, 42,
+                                    &error);
+  g_assert_no_error (error);
+  g_test_message ("%s: random weights in %.2f s", hub_name,
+                  (g_get_monotonic_time () - t0) / 1e6);
+  BtContext *ctx = bt_context_new (m);
+  const int size = cfg.vision.image_size;
+  float *pixels = g_new (float, 3 * (gsize) size * size);
+  for (gsize i = 0; i < 3 * (gsize) size * size; i++)
+    pixels[i] = sinf ((float) i * 0.001f) * 1.5f;
+
+  t0 = g_get_monotonic_time ();
+  BtImageFeatures *img = bt_context_encode_image (ctx, pixels, size, size,
+                                                  FALSE, &error);
+  g_assert_no_error (error);
+  g_test_message ("%s: vision tower %.3f s", hub_name,
+                  (g_get_monotonic_time () - t0) / 1e6);
+  const gsize h = cfg.hidden_size;
+  for (gsize i = 0; i < (gsize) cfg.num_hidden_layers * img->n_tokens * h;
+       i++)
+    g_assert_true (isfinite (img->bridge[i]));
+
+  BtTextFeatures *texts[4];
+  const gint64 ids[2][9] = {
+    { 0, 100, 2000, 300, 40, 5000, 600, 7000, 2 },
+    { 0, 31, 415, 9265, 2 },
+  };
+  const int lens[2] = { 9, 5 };
+  for (int i = 0; i < n_texts; i++) {
+    texts[i] = bt_context_encode_text (ctx, ids[i], NULL, lens[i], &error);
+    g_assert_no_error (error);
+  }
+
+  if (heads & BT_HEAD_ITM) {
+    float stacked[4], alone[2];
+    g_assert_true (bt_context_match (ctx, img, texts, n_texts, stacked,
+                                     &error));
+    for (int i = 0; i < n_texts; i++) {
+      g_assert_true (isfinite (stacked[2 * i]) && isfinite (stacked[2 * i + 1]));
+      g_assert_true (bt_context_match (ctx, img, &texts[i], 1, alone,
+                                       &error));
+      compare ("batch vs alone", stacked + 2 * i, alone, 2, 1e-5);
+    }
+    /* cached text features vs a fresh encoding */
+    BtTextFeatures *fresh = bt_context_encode_text (ctx, ids[0], NULL,
+                                                    lens[0], &error);
+    float again[2];
+    g_assert_true (bt_context_match (ctx, img, &fresh, 1, again, &error));
+    compare ("cached vs fresh", stacked, again, 2, 1e-6);
+    bt_text_features_unref (fresh);
+  }
+  if (heads & BT_HEAD_ITC) {
+    const int d = cfg.contrastive_hidden_size;
+    const float *e = bt_image_features_get_itc (img);
+    double norm = 0.0;
+    for (int i = 0; i < d; i++)
+      norm += e[i] * e[i];
+    g_assert_cmpfloat_with_epsilon (norm, 1.0, 1e-4);
+    float *cross = g_new (float, d);
+    g_assert_true (bt_context_cross_embed (ctx, img, texts, 1, cross,
+                                           &error));
+    for (int i = 0; i < d; i++)
+      g_assert_true (isfinite (cross[i]));
+    g_free (cross);
+  }
+
+  for (int i = 0; i < n_texts; i++)
+    bt_text_features_unref (texts[i]);
+  bt_image_features_unref (img);
+  g_free (pixels);
+  bt_context_free (ctx);
+  bt_model_unref (m);
+}
+
+static void
+test_random_base (void)
+{
+  random_checks ("bridgetower-base-itm-mlm", BT_HEAD_ITM, 2);
+}
+
+static void
+test_random_large (void)
+{
+  if (!g_getenv ("BT_TEST_SLOW")) {
+    g_test_skip ("large shapes build 3.5 GB of weights; set BT_TEST_SLOW=1");
+    return;
+  }
+  random_checks ("bridgetower-large-itm-mlm-itc", BT_HEAD_ITC | BT_HEAD_ITM,
+                 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  data_dir = g_strdup (g_getenv ("BT_TEST_DATA") ? g_getenv ("BT_TEST_DATA")
+                       : BT_TEST_DATA);
+  bt_set_num_threads (0);
+  load_manifest ();
+
+  JsonArray *cases = json_object_get_array_member (manifest_root, "cases");
+  JsonObject *hubstyle = json_object_get_object_member (manifest_root,
+                                                        "hubstyle_folders");
+  for (guint i = 0; i < json_array_get_length (cases); i++) {
+    JsonObject *c = json_array_get_object_element (cases, i);
+    const char *model = json_object_get_string_member (c, "model");
+    const char *name = json_object_get_string_member (c, "case");
+    GoldenCase *gc = g_new0 (GoldenCase, 1);
+    gc->model = model;
+    gc->c = c;
+    g_autofree char *path = g_strdup_printf ("/model/golden/%s/%s", model,
+                                             name);
+    g_test_add_data_func (path, gc, test_golden_case);
+    g_autofree char *api = g_strdup_printf ("/model/video-api/%s/%s", model,
+                                            name);
+    g_test_add_data_func (api, gc, test_video_api_case);
+
+    g_autoptr (GList) hubs = json_object_get_members (hubstyle);
+    for (GList *l = hubs; l; l = l->next) {
+      JsonObject *h = json_object_get_object_member (hubstyle, l->data);
+      if (!g_str_equal (json_object_get_string_member (h, "same_outputs_as"),
+                        model))
+        continue;
+      GoldenCase *hc = g_new0 (GoldenCase, 1);
+      hc->model = l->data;
+      hc->c = c;
+      g_autofree char *hp = g_strdup_printf ("/model/golden/%s/%s",
+                                             (char *) l->data, name);
+      g_test_add_data_func (hp, hc, test_golden_case);
+    }
+  }
+  g_test_add_func ("/model/no-allocations", test_no_allocations);
+  g_test_add_func ("/model/rejected-configs", test_rejected_configs);
+  g_test_add_func ("/model/image-size-mismatch", test_image_size_mismatch);
+  g_test_add_func ("/model/random/base", test_random_base);
+  g_test_add_func ("/model/random/large", test_random_large);
+  return g_test_run ();
+}
