@@ -5,6 +5,8 @@
  */
 #include "bt-model-private.h"
 
+#include "bt-inventory.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +17,29 @@ typedef enum {
   INIT_ONE,                    /* LayerNorm weights */
 } BtInit;
 
-/* Binds weights by their state_dict name: from the checkpoint (checking the
- * shape the config implies), or as fresh random buffers. One table of names
- * and shapes serves both. */
+/* Binds weights by their state_dict name: from the checkpoint, or as fresh
+ * random buffers. Either way the name and shape must be the inventory's
+ * (bt-inventory.c is the one table of names and shapes; a mismatch here is
+ * a bug reported as an error, not a crash). */
 typedef struct {
   BtModel *model;
   const char *prefix;          /* "bridgetower." with heads, "" bare */
   guint64 rng;                 /* random mode when ckpt is NULL */
-  GString *problems;           /* load mode: missing / mis-shaped names */
+  GHashTable *specs;           /* name -> BtTensorSpec of the inventory */
+  GString *problems;           /* missing / mis-shaped names */
   GError *error;               /* load mode: first hard error */
 } Binder;
+
+static gboolean
+spec_matches (const BtTensorSpec *spec, int ndim, const gint64 *shape)
+{
+  if (spec->ndim != ndim)
+    return FALSE;
+  for (int i = 0; i < ndim; i++)
+    if (spec->shape[i] != shape[i])
+      return FALSE;
+  return TRUE;
+}
 
 static guint64
 next_random (guint64 *state)
@@ -44,6 +59,13 @@ bind_tensor (Binder *b, gboolean shared, BtInit init, float scalar, int ndim,
   gint64 numel = 1;
   for (int i = 0; i < ndim; i++)
     numel *= shape[i];
+
+  const BtTensorSpec *spec = g_hash_table_lookup (b->specs, name);
+  if (!spec || !spec_matches (spec, ndim, shape)) {
+    g_string_append_printf (b->problems, "\n  %s: not in the inventory "
+                            "with this shape", name);
+    return NULL;
+  }
 
   if (!b->model->ckpt) {
     float *data = g_new (float, MAX (numel, 1));
@@ -309,10 +331,9 @@ bind_heads (Binder *b)
     const gint64 nshape[1] = { h };
     w->mlm_norm.w = bind_tensor (b, FALSE, INIT_ONE, 0.0f, 1, nshape, nw);
     w->mlm_norm.b = bind_tensor (b, FALSE, INIT_ZERO, 0.0f, 1, nshape, nb);
-    /* With tied embeddings a checkpoint may omit the decoder weight: it is
-     * the text word embedding matrix then. */
-    if (m->ckpt && c->tie_word_embeddings
-        && !bt_checkpoint_lookup_raw (m->ckpt, "mlm_score.decoder.weight"))
+    /* Tied (HF's tie_weights): the decoder is the word embedding matrix,
+     * whatever the file holds under the decoder's name. */
+    if (c->tie_word_embeddings)
       w->mlm_decoder.w = m->text.word;
     else
       w->mlm_decoder.w = bind_tensor (b, FALSE, INIT_NORMAL, 0.0f, 2, dshape,
@@ -358,13 +379,40 @@ model_new (const BtConfig *config, BtHeads heads, BtPrecision precision)
   return m;
 }
 
-static void
-bind_all (Binder *b)
+/* Binds every weight; FALSE with `error` set when one is missing or
+ * mis-shaped (the model is left for the caller to free). */
+static gboolean
+bind_all (BtModel *m, guint64 seed, GError **error)
 {
-  bind_vision (b);
-  bind_text (b);
-  bind_cross (b);
-  bind_heads (b);
+  g_autoptr (GPtrArray) specs = bt_inventory_build (&m->config, m->heads);
+  Binder b = { .model = m, .rng = seed,
+               .prefix = m->heads ? "bridgetower." : "",
+               .specs = g_hash_table_new (g_str_hash, g_str_equal),
+               .problems = g_string_new (NULL) };
+  for (guint i = 0; i < specs->len; i++) {
+    BtTensorSpec *spec = g_ptr_array_index (specs, i);
+    g_hash_table_insert (b.specs, spec->name, spec);
+  }
+
+  bind_vision (&b);
+  bind_text (&b);
+  bind_cross (&b);
+  bind_heads (&b);
+
+  gboolean ok = TRUE;
+  if (b.error) {
+    g_propagate_error (error, b.error);
+    ok = FALSE;
+  } else if (b.problems->len) {
+    g_set_error (error, BT_ERROR, BT_ERROR_MISSING_TENSOR,
+                 "%s: the weights do not fit config.json:%s",
+                 m->ckpt ? bt_checkpoint_get_path (m->ckpt) : "(random model)",
+                 b.problems->str);
+    ok = FALSE;
+  }
+  g_string_free (b.problems, TRUE);
+  g_hash_table_unref (b.specs);
+  return ok;
 }
 
 static gboolean
@@ -385,26 +433,12 @@ bt_model_new_random (const BtConfig *config, BtHeads heads,
   if (!bt_config_validate (config, error) || !check_precision (precision, error))
     return NULL;
   BtModel *m = model_new (config, heads, precision);
-  Binder b = { .model = m, .prefix = heads ? "bridgetower." : "",
-               .rng = seed };
-  bind_all (&b);
+  if (!bind_all (m, seed, error)) {
+    bt_model_unref (m);
+    return NULL;
+  }
   bt_image_config_force_processor (&m->image_config);
   return m;
-}
-
-/* Which heads the checkpoint carries, and whether its shared part has the
- * "bridgetower." prefix. */
-static BtHeads
-detect_heads (const BtModel *m)
-{
-  BtHeads heads = BT_HEAD_NONE;
-  if (bt_checkpoint_lookup_raw (m->ckpt, "itm_score.fc.weight"))
-    heads |= BT_HEAD_ITM;
-  if (bt_checkpoint_lookup_raw (m->ckpt, "mlm_score.transform.dense.weight"))
-    heads |= BT_HEAD_MLM;
-  if (bt_checkpoint_lookup_raw (m->ckpt, "itc_text_head.fc.weight"))
-    heads |= BT_HEAD_ITC;
-  return heads;
 }
 
 static gboolean
@@ -435,27 +469,12 @@ bt_model_load (const char *dir, BtPrecision precision, GError **error)
   m->path = g_strdup (real ? real : dir);
   free (real);
   m->ckpt = g_steal_pointer (&ckpt);
-  m->heads = detect_heads (m);
-
-  Binder b = { .model = m, .problems = g_string_new (NULL) };
-  b.prefix = bt_checkpoint_lookup_raw (m->ckpt,
-      "bridgetower.token_type_embeddings.weight") ? "bridgetower." : "";
-  bind_all (&b);
-  if (b.error) {
-    g_propagate_error (error, b.error);
-    g_string_free (b.problems, TRUE);
+  m->heads = bt_inventory_detect_heads (&m->config, m->ckpt);
+  if (!bt_inventory_check (&m->config, m->heads, m->ckpt, NULL, error)
+      || !bind_all (m, 0, error)) {
     bt_model_unref (m);
     return NULL;
   }
-  if (b.problems->len) {
-    g_set_error (error, BT_ERROR, BT_ERROR_MISSING_TENSOR,
-                 "%s: the weights do not fit config.json:%s",
-                 bt_checkpoint_get_path (m->ckpt), b.problems->str);
-    g_string_free (b.problems, TRUE);
-    bt_model_unref (m);
-    return NULL;
-  }
-  g_string_free (b.problems, TRUE);
 
   if (has_file (dir, "preprocessor_config.json")
       && !bt_image_config_load (&m->image_config, dir, error)) {
