@@ -1,6 +1,7 @@
 /* test-checkpoint.c - model folders: every golden model loads, in each
  * format it ships, with identical tensors. */
 #include "bt-checkpoint.h"
+#include "bt-pickle.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -346,6 +347,114 @@ test_missing_shard (void)
   g_rmdir (dir);
 }
 
+/* Every size and offset in zip64 form, as in checkpoints above 4 GiB. */
+static void
+test_zip64 (void)
+{
+  g_autoptr (BtCheckpoint) z = open_fixture ("zip64.bin");
+  g_autoptr (BtCheckpoint) st = open_fixture ("sharded-safetensors");
+  g_assert_cmpuint (bt_checkpoint_n_tensors (z), ==, bt_checkpoint_n_tensors (st));
+  assert_same_tensors (z, st);
+}
+
+/* A .bin cut short loses its zip directory. */
+static void
+test_truncated_bin (void)
+{
+  g_autofree char *src = g_build_filename (data_dir (), "fixtures", "half.bin", NULL);
+  g_autofree char *contents = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (src, &contents, &len, NULL));
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "pytorch_model.bin", NULL);
+  gsize cuts[] = { len - 1, len / 2, 3 };
+  for (guint i = 0; i < G_N_ELEMENTS (cuts); i++) {
+    g_assert_true (g_file_set_contents (path, contents, (gssize) cuts[i], NULL));
+    g_autoptr (GError) error = NULL;
+    g_assert_null (bt_checkpoint_open (dir, &error));
+    g_assert_error (error, BT_ERROR, BT_ERROR_FORMAT);
+    g_assert_nonnull (strstr (error->message, path));
+  }
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+typedef struct {
+  const char *what;
+  const char *bytes;
+  gsize len;
+  int code;
+  const char *needle;
+} PickleCase;
+
+#define P(s) s, sizeof (s) - 1
+/* a float storage '0' of 4 elements, memo 0 = the _rebuild_tensor_v2
+ * global, then (storage, offset, size, stride, False, OrderedDict()) */
+#define STORAGE4 "(X\7\0\0\0storagectorch\nFloatStorage\nX\1\0\0\0" \
+  "0X\3\0\0\0cpuK\4tQ"
+#define REBUILD "ctorch._utils\n_rebuild_tensor_v2\nq\0"
+#define HOOKS "\x89" "ccollections\nOrderedDict\n)Rt"
+
+static const PickleCase pickle_cases[] = {
+  { "INST", P ("\x80\2(ios\nsystem\nX\2\0\0\0ls."), BT_ERROR_UNSAFE, "INST" },
+  { "STACK_GLOBAL", P ("\x80\2X\2\0\0\0osX\6\0\0\0system\x93."),
+    BT_ERROR_UNSAFE, "STACK_GLOBAL" },
+  { "builtins.eval", P ("\x80\2cbuiltins\neval\n."), BT_ERROR_UNSAFE, "builtins.eval" },
+  { "calling a storage type", P ("\x80\2ctorch\nFloatStorage\n)R."),
+    BT_ERROR_UNSAFE, "FloatStorage" },
+  { "unknown opcode", P ("\x80\2\xff."), BT_ERROR_FORMAT, "0xff" },
+  { "no STOP", P ("\x80\2}"), BT_ERROR_TRUNCATED, "more bytes" },
+  { "string past the end", P ("\x80\2X\xff\0\0\0ab."), BT_ERROR_TRUNCATED, "more bytes" },
+  { "stack underflow", P ("\x80\2s."), BT_ERROR_FORMAT, "underflow" },
+  { "unset memo", P ("\x80\2h\5."), BT_ERROR_FORMAT, "memo" },
+  { "self-containing list", P ("\x80\2]q\0h\0a."), BT_ERROR_FORMAT, "state_dict" },
+  { "view past its storage",
+    P ("\x80\2}X\1\0\0\0w" REBUILD "(" STORAGE4 "K\2K\3\x85K\1\x85" HOOKS "Rs."),
+    BT_ERROR_FORMAT, "past its storage" },
+  { "negative stride",
+    P ("\x80\2}X\1\0\0\0w" REBUILD "(" STORAGE4 "K\0K\2\x85J\xff\xff\xff\xff\x85"
+       HOOKS "Rs."), BT_ERROR_FORMAT, "non-negative" },
+  { "duplicate name",
+    P ("\x80\2}(X\1\0\0\0w" REBUILD "(" STORAGE4 "K\0K\1\x85K\1\x85" HOOKS "R"
+       "X\1\0\0\0wh\0(" STORAGE4 "K\0K\1\x85K\1\x85" HOOKS "Ru."),
+    BT_ERROR_FORMAT, "twice" },
+};
+
+/* The interpreter on hand-written pickles: each refusal with its code. */
+static void
+test_pickle_errors (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (pickle_cases); i++) {
+    const PickleCase *c = &pickle_cases[i];
+    g_autoptr (GError) error = NULL;
+    GArray *t = bt_pickle_load_state_dict ((const guint8 *) c->bytes, c->len,
+                                           "test.pkl", &error);
+    g_test_message ("%s: %s", c->what, error ? error->message : "(accepted)");
+    g_assert_null (t);
+    g_assert_error (error, BT_ERROR, c->code);
+    g_assert_nonnull (strstr (error->message, "test.pkl"));
+    g_assert_nonnull (strstr (error->message, c->needle));
+  }
+
+  /* and the well-formed one these are made from */
+  static const char good[] =
+      "\x80\2}X\1\0\0\0w" REBUILD "(" STORAGE4 "K\1K\3\x85K\1\x85" HOOKS "Rs.";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) t = bt_pickle_load_state_dict ((const guint8 *) good,
+                                                    sizeof (good) - 1, "good", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (t->len, ==, 1);
+  const BtPickleTensor *pt = &g_array_index (t, BtPickleTensor, 0);
+  g_assert_cmpstr (pt->name, ==, "w");
+  g_assert_cmpstr (pt->storage_key, ==, "0");
+  g_assert_cmpint (pt->dtype, ==, BT_DTYPE_F32);
+  g_assert_cmpint (pt->storage_numel, ==, 4);
+  g_assert_cmpint (pt->storage_offset, ==, 1);
+  g_assert_cmpint (pt->ndim, ==, 1);
+  g_assert_cmpint (pt->shape[0], ==, 3);
+  g_assert_cmpint (pt->stride[0], ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -360,5 +469,8 @@ main (int argc, char **argv)
   g_test_add_func ("/checkpoint/shared-storage", test_shared_storage);
   g_test_add_func ("/checkpoint/unsafe-pickle", test_unsafe_pickle);
   g_test_add_func ("/checkpoint/missing-shard", test_missing_shard);
+  g_test_add_func ("/checkpoint/zip64", test_zip64);
+  g_test_add_func ("/checkpoint/truncated-bin", test_truncated_bin);
+  g_test_add_func ("/checkpoint/pickle-errors", test_pickle_errors);
   return g_test_run ();
 }
