@@ -66,6 +66,12 @@ def main():
                     if n.endswith("/data.pkl"):
                         add("pickle", z.read(n))
 
+    # config: every config.json, golden and hub (old-style and 4.43)
+    for sub in ("golden/models", "hub"):
+        for path in files(sub, "config.json"):
+            if os.path.basename(path) == "config.json":
+                add("config", open(path, "rb").read())
+
     for t, n in sorted(seeds.items()):
         print("%s: %d seeds" % (t, n))
 

@@ -21,7 +21,11 @@ for exe in "$build"/tests/fuzz/fuzz-*; do
   name=${exe##*/fuzz-}
   mkdir -p "$corpus/$name" "$seeds/$name"
   echo "== fuzz-$name for ${seconds}s"
-  if ! "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  # a target may have a dictionary of its format's tokens: NAME.dict
+  dict=
+  [ -f "$src/tests/fuzz/$name.dict" ] && dict="-dict=$src/tests/fuzz/$name.dict"
+  # shellcheck disable=SC2086
+  if ! "$exe" $dict -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
        -print_final_stats=1 -artifact_prefix="$artifacts/$name-" \
        "$corpus/$name" "$seeds/$name" 2>"$build/fuzz-$name.log"; then
     echo "fuzz-$name FAILED, see $build/fuzz-$name.log"
