@@ -9,11 +9,19 @@
 
 #include <gst/gst.h>
 
+#include "gstbtpreprocess.h"
+#include "gstbtencoder.h"
+#include "gstbtmatcher.h"
+
 static gboolean
 plugin_init (GstPlugin *plugin)
 {
-  (void) plugin;
-  return TRUE;
+  gboolean ok = FALSE;
+
+  ok |= GST_ELEMENT_REGISTER (btpreprocess, plugin);
+  ok |= GST_ELEMENT_REGISTER (btencoder, plugin);
+  ok |= GST_ELEMENT_REGISTER (btmatcher, plugin);
+  return ok;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, bridgetower,
