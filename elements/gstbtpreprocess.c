@@ -177,6 +177,11 @@ gst_bt_preprocess_set_caps (GstBaseTransform *trans, GstCaps *incaps,
   if (format == GST_VIDEO_FORMAT_I420 || format == GST_VIDEO_FORMAT_NV12) {
     gst_video_info_set_format (&self->rgb_info, GST_VIDEO_FORMAT_RGB, width,
         height);
+    /* the converter wants the two to differ in format only */
+    GST_VIDEO_INFO_FPS_N (&self->rgb_info) = GST_VIDEO_INFO_FPS_N (&self->in_info);
+    GST_VIDEO_INFO_FPS_D (&self->rgb_info) = GST_VIDEO_INFO_FPS_D (&self->in_info);
+    GST_VIDEO_INFO_PAR_N (&self->rgb_info) = GST_VIDEO_INFO_PAR_N (&self->in_info);
+    GST_VIDEO_INFO_PAR_D (&self->rgb_info) = GST_VIDEO_INFO_PAR_D (&self->in_info);
     /* the matrix and range come from in_info's colorimetry */
     self->converter = gst_video_converter_new (&self->in_info,
         &self->rgb_info, NULL);
