@@ -9,7 +9,9 @@
  * Live sources: QoS events from downstream tell how late buffers are. A
  * buffer whose running time is before the earliest time QoS allows passes
  * without features and without a vision-tower call; the encode that was
- * due moves to the next buffer in time, and the schedule restarts there.
+ * due moves to the next buffer in time that btpreprocess processed, and the
+ * schedule restarts there. btpreprocess learns `interval` from us (custom
+ * query, upstream event) and preprocesses only the frames we encode.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -55,6 +57,7 @@ struct _GstBtEncoder
   BtContext *ctx;
   guint64 frame;               /* buffers seen since start */
   guint64 next_due;            /* the first buffer index due for encoding */
+  gboolean seen_tensor;
 };
 
 G_DEFINE_TYPE (GstBtEncoder, gst_bt_encoder, GST_TYPE_BASE_TRANSFORM);
@@ -123,6 +126,7 @@ gst_bt_encoder_start (GstBaseTransform *trans)
   self->ctx = bt_context_new (self->model);
   self->frame = 0;
   self->next_due = 0;
+  self->seen_tensor = FALSE;
   GST_INFO_OBJECT (self, "model %s loaded, heads 0x%x", path,
       bt_model_get_heads (self->model));
   return TRUE;
@@ -147,9 +151,14 @@ gst_bt_encoder_query (GstBaseTransform *trans, GstPadDirection direction,
 
   if (direction == GST_PAD_SINK && gst_bt_image_config_query_is (query)
       && self->model) {
+    guint interval;
+
+    GST_OBJECT_LOCK (self);
+    interval = self->interval;
+    GST_OBJECT_UNLOCK (self);
     gst_bt_image_config_query_set (query,
         bt_model_get_image_config (self->model),
-        bt_model_get_path (self->model));
+        bt_model_get_path (self->model), interval);
     return TRUE;
   }
   return GST_BASE_TRANSFORM_CLASS (gst_bt_encoder_parent_class)->query (trans,
@@ -240,7 +249,16 @@ gst_bt_encoder_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   if (frame < self->next_due)
     return GST_FLOW_OK;
 
+  GST_OBJECT_LOCK (self);
+  interval = self->interval;
+  GST_OBJECT_UNLOCK (self);
+
   tmeta = gst_buffer_get_bt_tensor_meta (buf);
+  /* btpreprocess skips the frames it expects us to skip; when buffers were
+   * dropped between us (a leaky queue) or QoS moved our schedule, the due
+   * encode waits for the next frame it processed */
+  if (!tmeta && (self->seen_tensor || frame < 2 * (guint64) interval))
+    return GST_FLOW_OK;
   if (!tmeta) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
         ("btencoder needs btpreprocess upstream."),
@@ -258,6 +276,7 @@ gst_bt_encoder_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     return GST_FLOW_OK;
   }
 
+  self->seen_tensor = TRUE;
   config = bt_model_get_config (self->model);
   interpolate = tmeta->width != config->vision.image_size
       || tmeta->height != config->vision.image_size;
@@ -274,7 +293,6 @@ gst_bt_encoder_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 
   GST_OBJECT_LOCK (self);
   self->encoded_frames++;
-  interval = self->interval;
   GST_OBJECT_UNLOCK (self);
   self->next_due = frame + interval;
   return GST_FLOW_OK;
@@ -285,15 +303,24 @@ gst_bt_encoder_set_property (GObject *object, guint prop_id,
     const GValue *value, GParamSpec *pspec)
 {
   GstBtEncoder *self = GST_BT_ENCODER (object);
+  guint interval;
+
+  if (prop_id == PROP_INTERVAL) {
+    interval = g_value_get_uint (value);
+    GST_OBJECT_LOCK (self);
+    self->interval = interval;
+    GST_OBJECT_UNLOCK (self);
+    /* tell btpreprocess, which preprocesses only what we encode */
+    gst_pad_push_event (GST_BASE_TRANSFORM_SINK_PAD (self),
+        gst_bt_interval_event_new (interval));
+    return;
+  }
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_MODEL:
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
-      break;
-    case PROP_INTERVAL:
-      self->interval = g_value_get_uint (value);
       break;
     case PROP_THREADS:
       self->threads = g_value_get_int (value);

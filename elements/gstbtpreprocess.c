@@ -11,6 +11,10 @@
  * In every case center crop and normalisation are forced on, as
  * BridgeTowerProcessor does.
  *
+ * btencoder's answer also gives its `interval` (and an upstream event
+ * updates it when it changes): frames btencoder will not encode are not
+ * preprocessed, they pass without a tensor.
+ *
  * SPDX-License-Identifier: MIT
  */
 #include "gstbtpreprocess.h"
@@ -36,8 +40,13 @@ struct _GstBtPreprocess
 {
   GstBaseTransform parent;
 
-  /* properties (object lock) */
+  /* properties and btencoder's interval (object lock) */
   gchar *model;
+  guint interval;
+
+  /* buffers seen since start, and the first one due for a tensor */
+  guint64 frame;
+  guint64 next_due;
 
   /* streaming state, set up in set_caps */
   GstVideoInfo in_info;
@@ -93,11 +102,22 @@ gst_bt_preprocess_resolve_config (GstBtPreprocess *self,
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   g_autofree gchar *model = NULL;
   g_autofree gchar *answered_by = NULL;
+  BtImageConfig answer;
   GstQuery *query;
   gboolean answered;
+  guint interval = 1;
 
   GST_OBJECT_LOCK (self);
   model = g_strdup (self->model);
+  GST_OBJECT_UNLOCK (self);
+
+  query = gst_bt_image_config_query_new ();
+  answered = gst_pad_peer_query (GST_BASE_TRANSFORM_SRC_PAD (trans), query)
+      && gst_bt_image_config_query_parse (query, &answer, &answered_by,
+      &interval);
+  gst_query_unref (query);
+  GST_OBJECT_LOCK (self);
+  self->interval = answered ? interval : 1;
   GST_OBJECT_UNLOCK (self);
 
   if (model && model[0]) {
@@ -114,11 +134,8 @@ gst_bt_preprocess_resolve_config (GstBtPreprocess *self,
     return TRUE;
   }
 
-  query = gst_bt_image_config_query_new ();
-  answered = gst_pad_peer_query (GST_BASE_TRANSFORM_SRC_PAD (trans), query)
-      && gst_bt_image_config_query_parse (query, config, &answered_by);
-  gst_query_unref (query);
   if (answered) {
+    *config = answer;
     bt_image_config_force_processor (config);
     GST_INFO_OBJECT (self, "processor settings from downstream model %s",
         answered_by);
@@ -245,6 +262,15 @@ gst_bt_preprocess_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   gsize pixels, values_bytes;
   gint64 *mask;
   gboolean ok;
+  guint64 index = self->frame++;
+  guint interval;
+
+  if (index < self->next_due)
+    return GST_FLOW_OK;
+  GST_OBJECT_LOCK (self);
+  interval = self->interval;
+  GST_OBJECT_UNLOCK (self);
+  self->next_due = index + interval;
 
   if (G_UNLIKELY (!self->proc)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
@@ -314,6 +340,38 @@ gst_bt_preprocess_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   }
   gst_buffer_unref (block);
   return GST_FLOW_OK;
+}
+
+static gboolean
+gst_bt_preprocess_start (GstBaseTransform *trans)
+{
+  GstBtPreprocess *self = GST_BT_PREPROCESS (trans);
+
+  self->frame = 0;
+  self->next_due = 0;
+  GST_OBJECT_LOCK (self);
+  self->interval = 1;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+/* btencoder's interval changed: follow it, and keep the event here. */
+static gboolean
+gst_bt_preprocess_src_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstBtPreprocess *self = GST_BT_PREPROCESS (trans);
+  guint interval;
+
+  if (gst_bt_interval_event_parse (event, &interval)) {
+    GST_DEBUG_OBJECT (self, "btencoder interval now %u", interval);
+    GST_OBJECT_LOCK (self);
+    self->interval = interval;
+    GST_OBJECT_UNLOCK (self);
+    gst_event_unref (event);
+    return TRUE;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_bt_preprocess_parent_class)->src_event
+      (trans, event);
 }
 
 static gboolean
@@ -397,7 +455,8 @@ gst_bt_preprocess_class_init (GstBtPreprocessClass *klass)
       "BridgeTower preprocessing", "Filter/Video",
       "Attaches BridgeTowerProcessor's image tensor (pixel_values and "
       "pixel_mask of the frame's RGB pixels: resize, center crop, rescale, "
-      "normalise) to every frame as a GstBtTensorMeta; the video passes "
+      "normalise) as a GstBtTensorMeta to every frame btencoder downstream "
+      "will encode (every frame without btencoder); the video passes "
       "through unchanged. I420 and NV12 are converted to RGB with the "
       "matrix and range their caps' colorimetry names; alpha is ignored.",
       "gst-bridgetower <https://github.com/gst-bridgetower/gst-bridgetower>");
@@ -406,11 +465,14 @@ gst_bt_preprocess_class_init (GstBtPreprocessClass *klass)
   trans_class->transform_ip_on_passthrough = FALSE;
   trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_bt_preprocess_set_caps);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_bt_preprocess_transform_ip);
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_bt_preprocess_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_bt_preprocess_stop);
+  trans_class->src_event = GST_DEBUG_FUNCPTR (gst_bt_preprocess_src_event);
 }
 
 static void
 gst_bt_preprocess_init (GstBtPreprocess *self)
 {
+  self->interval = 1;
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
 }
