@@ -1,12 +1,139 @@
-/* cmd-itc.c - placeholder until the subcommand lands. */
+/* cmd-itc.c - `bridgetower itc`: contrastive similarity of one image against
+ * texts (HF's BridgeTowerForContrastiveLearning example). The ITC
+ * embeddings come from the two towers alone: no cross-modal work.
+ *
+ * SPDX-License-Identifier: MIT
+ */
 #include "bt-cmd.h"
+#include "bt-cmd-util.h"
 
 #include <stdio.h>
+
+static const char *const command = "itc";
+
+static const char *const description =
+  "For each TEXT prints the cosine similarity of the image's and the text's\n"
+  "ITC embeddings and the probability softmax over the texts of\n"
+  "exp(logit_scale) x cosine. Needs a checkpoint with the ITC head.\n"
+  "Texts longer than the tokenizer's model_max_length are truncated.\n"
+  "\n"
+  "Example:\n"
+  "  bridgetower itc bridgetower-large-itm-mlm-itc cats.jpg \\\n"
+  "      \"An image of two cats chilling on a couch\" \\\n"
+  "      \"A football player scoring a goal\"\n";
+
+static void
+print_results (const char *dir, const char *image, char **texts, int n,
+               float logit_scale, const double *cosine, const double *prob,
+               gboolean json)
+{
+  if (json) {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    g_autofree char *dir_name = g_filename_display_name (dir);
+    g_autofree char *image_name = g_filename_display_name (image);
+
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "model");
+    json_builder_add_string_value (b, dir_name);
+    json_builder_set_member_name (b, "image");
+    json_builder_add_string_value (b, image_name);
+    json_builder_set_member_name (b, "logit_scale");
+    json_builder_add_double_value (b, logit_scale);
+    json_builder_set_member_name (b, "results");
+    json_builder_begin_array (b);
+    for (int i = 0; i < n; i++) {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "text");
+      json_builder_add_string_value (b, texts[i]);
+      json_builder_set_member_name (b, "cosine");
+      json_builder_add_double_value (b, cosine[i]);
+      json_builder_set_member_name (b, "probability");
+      json_builder_add_double_value (b, prob[i]);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+    bt_cmd_print_json (b);
+    return;
+  }
+
+  printf ("%10s  %11s  %s\n", "cosine", "probability", "text");
+  for (int i = 0; i < n; i++)
+    printf ("%10.6f  %11.6f  %s\n", cosine[i], prob[i], texts[i]);
+}
+
+static gboolean
+itc (const char *dir, const char *image, char **texts, int n, gboolean json,
+     GError **error)
+{
+  BtModel *model = bt_cmd_load_model (dir, error);
+  BtContext *ctx = NULL;
+  BtImageFeatures *features = NULL;
+  g_autofree double *cosine = g_new0 (double, n);
+  g_autofree double *scaled = g_new0 (double, n);
+  g_autofree double *prob = g_new0 (double, n);
+  gboolean ok = model && bt_cmd_require_head (model, BT_HEAD_ITC, error)
+    && bt_cmd_require_tokenizer (model, error);
+  float logit_scale = 0;
+  int dim = 0;
+
+  if (ok) {
+    logit_scale = bt_model_get_logit_scale (model);
+    dim = bt_model_get_config (model)->contrastive_hidden_size;
+    ctx = bt_context_new (model);
+    features = bt_cmd_encode_image_file (ctx, image, error);
+    ok = features != NULL;
+  }
+  for (int i = 0; ok && i < n; i++) {
+    g_autoptr (BtTextFeatures) text =
+      bt_context_encode_query (ctx, texts[i], error);
+    const float *a = NULL, *b = NULL;
+
+    ok = text != NULL;
+    if (ok) {
+      a = bt_image_features_get_itc (features);
+      b = bt_text_features_get_itc (text);
+      ok = a && b;
+      if (!ok)
+        g_set_error (error, BT_ERROR, BT_ERROR_NO_HEAD,
+                     "%s: the model gave no ITC embedding", dir);
+    }
+    /* both embeddings are L2-normalised: the dot product is the cosine */
+    for (int k = 0; ok && k < dim; k++)
+      cosine[i] += (double) a[k] * b[k];
+    scaled[i] = logit_scale * cosine[i];
+  }
+  if (ok) {
+    bt_cmd_softmax (scaled, n, prob);
+    print_results (dir, image, texts, n, logit_scale, cosine, prob, json);
+  }
+
+  g_clear_pointer (&features, bt_image_features_unref);
+  g_clear_pointer (&ctx, bt_context_free);
+  g_clear_pointer (&model, bt_model_unref);
+  return ok;
+}
 
 int
 bt_cmd_itc (int argc, char **argv)
 {
-  (void) argc;
-  fprintf (stderr, "bridgetower %s: not implemented yet\n", argv[0]);
-  return 2;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { NULL }
+  };
+  GError *error = NULL;
+
+  if (!bt_cmd_parse_options (command, "MODEL_DIR IMAGE TEXT...",
+                             "Contrastive similarity of an image against each "
+                             "text.", description, entries, &argc, &argv))
+    return 1;
+  if (argc < 4) {
+    bt_cmd_print_error (command, "expected MODEL_DIR IMAGE TEXT... (see "
+                        "--help)");
+    return 1;
+  }
+  if (!itc (argv[1], argv[2], argv + 3, argc - 3, json, &error))
+    return bt_cmd_fail (command, error);
+  return 0;
 }

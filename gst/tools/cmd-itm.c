@@ -1,12 +1,133 @@
-/* cmd-itm.c - placeholder until the subcommand lands. */
+/* cmd-itm.c - `bridgetower itm`: image-text matching scores of one image
+ * against texts (HF's BridgeTowerForImageAndTextRetrieval example). The
+ * image goes through the vision tower once; the cross-modal encoder runs on
+ * all texts at once.
+ *
+ * SPDX-License-Identifier: MIT
+ */
 #include "bt-cmd.h"
+#include "bt-cmd-util.h"
 
 #include <stdio.h>
+
+static const char *const command = "itm";
+
+static const char *const description =
+  "For each TEXT prints the match logit logits[1] (the score of HF's\n"
+  "documentation example) and the match probability softmax(logits)[1].\n"
+  "Texts longer than the tokenizer's model_max_length are truncated.\n"
+  "\n"
+  "Example:\n"
+  "  bridgetower itm bridgetower-base-itm-mlm cats.jpg \\\n"
+  "      \"An image of two cats chilling on a couch\" \\\n"
+  "      \"A football player scoring a goal\"\n";
+
+static void
+print_results (const char *dir, const char *image, char **texts, int n,
+               const float *logits, gboolean json)
+{
+  if (json) {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    g_autofree char *dir_name = g_filename_display_name (dir);
+    g_autofree char *image_name = g_filename_display_name (image);
+
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "model");
+    json_builder_add_string_value (b, dir_name);
+    json_builder_set_member_name (b, "image");
+    json_builder_add_string_value (b, image_name);
+    json_builder_set_member_name (b, "results");
+    json_builder_begin_array (b);
+    for (int i = 0; i < n; i++) {
+      const double pair[2] = { logits[2 * i], logits[2 * i + 1] };
+      double prob[2];
+
+      bt_cmd_softmax (pair, 2, prob);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "text");
+      json_builder_add_string_value (b, texts[i]);
+      json_builder_set_member_name (b, "logits");
+      json_builder_begin_array (b);
+      json_builder_add_double_value (b, pair[0]);
+      json_builder_add_double_value (b, pair[1]);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "score");
+      json_builder_add_double_value (b, pair[1]);
+      json_builder_set_member_name (b, "probability");
+      json_builder_add_double_value (b, prob[1]);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+    bt_cmd_print_json (b);
+    return;
+  }
+
+  printf ("%10s  %11s  %s\n", "score", "probability", "text");
+  for (int i = 0; i < n; i++) {
+    const double pair[2] = { logits[2 * i], logits[2 * i + 1] };
+    double prob[2];
+
+    bt_cmd_softmax (pair, 2, prob);
+    printf ("%10.5f  %11.6f  %s\n", pair[1], prob[1], texts[i]);
+  }
+}
+
+static gboolean
+itm (const char *dir, const char *image, char **texts, int n, gboolean json,
+     GError **error)
+{
+  BtModel *model = bt_cmd_load_model (dir, error);
+  BtContext *ctx = NULL;
+  BtImageFeatures *features = NULL;
+  g_autofree BtTextFeatures **text_features = g_new0 (BtTextFeatures *, n);
+  g_autofree float *logits = g_new (float, 2 * n);
+  gboolean ok = model && bt_cmd_require_head (model, BT_HEAD_ITM, error)
+    && bt_cmd_require_tokenizer (model, error);
+
+  if (ok) {
+    ctx = bt_context_new (model);
+    features = bt_cmd_encode_image_file (ctx, image, error);
+    ok = features != NULL;
+  }
+  for (int i = 0; ok && i < n; i++) {
+    text_features[i] = bt_context_encode_query (ctx, texts[i], error);
+    ok = text_features[i] != NULL;
+  }
+  if (ok)
+    ok = bt_context_match (ctx, features, text_features, n, logits, error);
+  if (ok)
+    print_results (dir, image, texts, n, logits, json);
+
+  for (int i = 0; i < n; i++)
+    g_clear_pointer (&text_features[i], bt_text_features_unref);
+  g_clear_pointer (&features, bt_image_features_unref);
+  g_clear_pointer (&ctx, bt_context_free);
+  g_clear_pointer (&model, bt_model_unref);
+  return ok;
+}
 
 int
 bt_cmd_itm (int argc, char **argv)
 {
-  (void) argc;
-  fprintf (stderr, "bridgetower %s: not implemented yet\n", argv[0]);
-  return 2;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { NULL }
+  };
+  GError *error = NULL;
+
+  if (!bt_cmd_parse_options (command, "MODEL_DIR IMAGE TEXT...",
+                             "Image-text matching score of an image against "
+                             "each text.", description, entries, &argc,
+                             &argv))
+    return 1;
+  if (argc < 4) {
+    bt_cmd_print_error (command, "expected MODEL_DIR IMAGE TEXT... (see "
+                        "--help)");
+    return 1;
+  }
+  if (!itm (argv[1], argv[2], argv + 3, argc - 3, json, &error))
+    return bt_cmd_fail (command, error);
+  return 0;
 }

@@ -1,0 +1,61 @@
+/* bt-cmd-util.h - what the model subcommands (run, itm, itc, mlm) share:
+ * option parsing, model and image loading, head names, error and JSON
+ * output. Private to the `bridgetower` command.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#pragma once
+
+#include "bridgetower.h"
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Parses the options of `command` (argv[0] is the subcommand) in any order;
+ * what remains in *argc / *argv are the positional arguments (argv[0] kept).
+ * --help prints the usage and exits 0. On a bad option prints the reason
+ * and returns FALSE. */
+gboolean bt_cmd_parse_options (const char *command, const char *parameters,
+                               const char *summary, const char *description,
+                               const GOptionEntry *entries, int *argc,
+                               char ***argv);
+
+/* "bridgetower COMMAND: message" on stderr. */
+void bt_cmd_print_error (const char *command, const char *format, ...)
+  G_GNUC_PRINTF (2, 3);
+
+/* Prints `error` for `command` and returns the failure exit status. */
+int bt_cmd_fail (const char *command, GError *error);
+
+/* "base" / "itm" / "mlm" / "itc" <-> BtHeads. */
+gboolean bt_cmd_head_from_name (const char *name, BtHeads *head);
+const char *bt_cmd_head_name (BtHeads head);
+
+/* Loads a model folder in float32. */
+BtModel *bt_cmd_load_model (const char *dir, GError **error);
+
+/* BT_ERROR_NO_HEAD naming the folder when the checkpoint lacks `head`
+ * (BT_HEAD_NONE, the bare model, is always there). */
+gboolean bt_cmd_require_head (BtModel *model, BtHeads head, GError **error);
+
+/* The model's tokenizer, or BT_ERROR_IO naming the folder without one. */
+BtTokenizer *bt_cmd_require_tokenizer (BtModel *model, GError **error);
+
+/* Reads image files and processes them as BridgeTowerProcessor does for the
+ * model (center crop and normalisation forced on, batch padding). Adds
+ * "pixel_values" (F32, n x 3 x H x W) and "pixel_mask" (I64) to `out`. */
+gboolean bt_cmd_process_images (BtModel *model, const char *const *paths,
+                                int n, BtTensorSet *out, GError **error);
+
+/* One image file through the processor and the vision tower. */
+BtImageFeatures *bt_cmd_encode_image_file (BtContext *ctx, const char *path,
+                                           GError **error);
+
+/* softmax of `n` values into `out` (double precision). */
+void bt_cmd_softmax (const double *x, int n, double *out);
+
+/* Ends the builder's root value and prints it, pretty, on stdout. */
+void bt_cmd_print_json (JsonBuilder *builder);
+
+G_END_DECLS
