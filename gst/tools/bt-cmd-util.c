@@ -156,6 +156,31 @@ bt_cmd_encode_image_file (BtContext *ctx, const char *path, GError **error)
                                   (int) pixels->shape[3], FALSE, error);
 }
 
+BtTextFeatures *
+bt_cmd_encode_text (BtContext *ctx, const char *text, int max_length,
+                    GArray *ids, GError **error)
+{
+  BtModel *model = bt_context_get_model (ctx);
+  BtTokenizer *tok = bt_cmd_require_tokenizer (model, error);
+  g_autoptr (GArray) own = NULL;
+  /* positions run from pad_token_id + 1: the last usable one bounds the
+   * length */
+  const BtTextConfig *tc = &bt_model_get_config (model)->text;
+  int longest = MAX (tc->max_position_embeddings - tc->pad_token_id - 1, 2);
+
+  if (!tok)
+    return NULL;
+  if (!ids)
+    ids = own = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_array_set_size (ids, 0);
+  if (max_length <= 0 || max_length > longest)
+    max_length = longest;
+  if (!bt_tokenizer_encode (tok, text, TRUE, max_length, ids, error))
+    return NULL;
+  return bt_context_encode_text (ctx, (const gint64 *) ids->data, NULL,
+                                 (int) ids->len, error);
+}
+
 void
 bt_cmd_softmax (const double *x, int n, double *out)
 {

@@ -52,6 +52,14 @@ gboolean bt_cmd_process_images (BtModel *model, const char *const *paths,
 BtImageFeatures *bt_cmd_encode_image_file (BtContext *ctx, const char *path,
                                            GError **error);
 
+/* Tokenizes `text` (<s> ... </s>) and runs the text tower. Truncates to
+ * `max_length` tokens when > 0; otherwise only to the longest text the
+ * position table holds (HF's examples do not truncate). The ids go to `ids`
+ * when not NULL. */
+BtTextFeatures *bt_cmd_encode_text (BtContext *ctx, const char *text,
+                                    int max_length, GArray *ids,
+                                    GError **error);
+
 /* softmax of `n` values into `out` (double precision). */
 void bt_cmd_softmax (const double *x, int n, double *out);
 

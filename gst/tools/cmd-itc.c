@@ -15,7 +15,9 @@ static const char *const description =
   "For each TEXT prints the cosine similarity of the image's and the text's\n"
   "ITC embeddings and the probability softmax over the texts of\n"
   "exp(logit_scale) x cosine. Needs a checkpoint with the ITC head.\n"
-  "Texts longer than the tokenizer's model_max_length are truncated.\n"
+  "Texts are truncated only with --max-length (HF's truncation=True is\n"
+  "--max-length = the tokenizer's model_max_length), or to the longest text\n"
+  "the model's position table holds.\n"
   "\n"
   "Example:\n"
   "  bridgetower itc bridgetower-large-itm-mlm-itc cats.jpg \\\n"
@@ -63,8 +65,8 @@ print_results (const char *dir, const char *image, char **texts, int n,
 }
 
 static gboolean
-itc (const char *dir, const char *image, char **texts, int n, gboolean json,
-     GError **error)
+itc (const char *dir, const char *image, char **texts, int n, int max_length,
+     gboolean json, GError **error)
 {
   BtModel *model = bt_cmd_load_model (dir, error);
   BtContext *ctx = NULL;
@@ -86,7 +88,8 @@ itc (const char *dir, const char *image, char **texts, int n, gboolean json,
   }
   for (int i = 0; ok && i < n; i++) {
     g_autoptr (BtTextFeatures) text =
-      bt_context_encode_query (ctx, texts[i], error);
+      bt_cmd_encode_text (ctx, texts[i], max_length, NULL,
+                                               error);
     const float *a = NULL, *b = NULL;
 
     ok = text != NULL;
@@ -118,7 +121,10 @@ int
 bt_cmd_itc (int argc, char **argv)
 {
   gboolean json = FALSE;
+  int max_length = 0;
   const GOptionEntry entries[] = {
+    { "max-length", 0, 0, G_OPTION_ARG_INT, &max_length,
+      "Truncate texts to N tokens (special tokens included)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { NULL }
   };
@@ -133,7 +139,8 @@ bt_cmd_itc (int argc, char **argv)
                         "--help)");
     return 1;
   }
-  if (!itc (argv[1], argv[2], argv + 3, argc - 3, json, &error))
+  if (!itc (argv[1], argv[2], argv + 3, argc - 3, max_length, json,
+            &error))
     return bt_cmd_fail (command, error);
   return 0;
 }

@@ -15,7 +15,9 @@ static const char *const command = "itm";
 static const char *const description =
   "For each TEXT prints the match logit logits[1] (the score of HF's\n"
   "documentation example) and the match probability softmax(logits)[1].\n"
-  "Texts longer than the tokenizer's model_max_length are truncated.\n"
+  "Texts are truncated only with --max-length (HF's truncation=True is\n"
+  "--max-length = the tokenizer's model_max_length), or to the longest text\n"
+  "the model's position table holds.\n"
   "\n"
   "Example:\n"
   "  bridgetower itm bridgetower-base-itm-mlm cats.jpg \\\n"
@@ -74,8 +76,8 @@ print_results (const char *dir, const char *image, char **texts, int n,
 }
 
 static gboolean
-itm (const char *dir, const char *image, char **texts, int n, gboolean json,
-     GError **error)
+itm (const char *dir, const char *image, char **texts, int n, int max_length,
+     gboolean json, GError **error)
 {
   BtModel *model = bt_cmd_load_model (dir, error);
   BtContext *ctx = NULL;
@@ -91,7 +93,8 @@ itm (const char *dir, const char *image, char **texts, int n, gboolean json,
     ok = features != NULL;
   }
   for (int i = 0; ok && i < n; i++) {
-    text_features[i] = bt_context_encode_query (ctx, texts[i], error);
+    text_features[i] = bt_cmd_encode_text (ctx, texts[i], max_length, NULL,
+                                               error);
     ok = text_features[i] != NULL;
   }
   if (ok)
@@ -111,7 +114,10 @@ int
 bt_cmd_itm (int argc, char **argv)
 {
   gboolean json = FALSE;
+  int max_length = 0;
   const GOptionEntry entries[] = {
+    { "max-length", 0, 0, G_OPTION_ARG_INT, &max_length,
+      "Truncate texts to N tokens (special tokens included)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { NULL }
   };
@@ -127,7 +133,8 @@ bt_cmd_itm (int argc, char **argv)
                         "--help)");
     return 1;
   }
-  if (!itm (argv[1], argv[2], argv + 3, argc - 3, json, &error))
+  if (!itm (argv[1], argv[2], argv + 3, argc - 3, max_length, json,
+            &error))
     return bt_cmd_fail (command, error);
   return 0;
 }

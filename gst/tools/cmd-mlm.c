@@ -128,20 +128,16 @@ mlm (const char *dir, const char *image, const char *text,
     && (tok = bt_cmd_require_tokenizer (model, error));
   int n = 0, vocab = 0;
 
-  /* no truncation, as the example's processor call */
-  if (ok)
-    ok = bt_tokenizer_encode (tok, text, TRUE, 0, ids, error);
   if (ok) {
-    n = (int) ids->len;
     vocab = bt_model_get_config (model)->text.vocab_size;
     ctx = bt_context_new (model);
     features = bt_cmd_encode_image_file (ctx, image, error);
     ok = features != NULL;
   }
   if (ok) {
-    text_features = bt_context_encode_text (ctx, (const gint64 *) ids->data,
-                                            NULL, n, error);
+    text_features = bt_cmd_encode_text (ctx, text, 0, ids, error);
     ok = text_features != NULL;
+    n = (int) ids->len;
   }
   if (ok) {
     logits = g_new (float, (gsize) n * vocab);
