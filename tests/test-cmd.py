@@ -212,13 +212,15 @@ def test_run_inputs(case, model_dir, expected, tmp):
 
 def test_run_pairs(case, model_dir, expected, tmp):
     out_path = os.path.join(tmp, "out.safetensors")
-    # the texts first, the images last: pairing goes by rank, not position
+    # all texts, then all images, then the folder: pairing goes by rank and
+    # options go in any order
     args = run_args(case, model_dir, out_path)
+    args.remove(model_dir)
     for text in case["texts"]:
         args += ["--text", text]
     for image in case["images"]:
         args += ["--image", os.path.join(GOLDEN, image)]
-    args += truncation(case)
+    args += truncation(case) + [model_dir]
     check_outputs("run --image/--text %s %s" % (os.path.basename(model_dir), case["case"]),
                   case, expected, args, out_path, True)
 
