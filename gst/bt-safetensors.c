@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bt-safetensors.h"
+#include "bt-json-depth.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -17,6 +18,8 @@
 /* The reference implementation refuses headers above 100 MB; so do we, so
  * that a hostile length cannot make the JSON parser eat the machine. */
 #define MAX_HEADER_SIZE (100 * 1024 * 1024)
+/* A valid header nests three deep (header, tensor, shape). */
+#define MAX_HEADER_DEPTH 16
 
 typedef struct {
   char *name;
@@ -239,6 +242,9 @@ parse (BtSafetensors *st, GError **error)
   const char *header = (const char *) st->data + 8;
   if (memchr (header, '\0', header_len))
     return fail (error, BT_ERROR_FORMAT, name, "header contains a NUL byte");
+  if (!bt_json_depth_within (header, header_len, MAX_HEADER_DEPTH))
+    return fail (error, BT_ERROR_FORMAT, name,
+                 "header nests deeper than %d levels", MAX_HEADER_DEPTH);
 
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   DupWatch watch = {

@@ -338,6 +338,17 @@ test_missing_shard (void)
   g_assert_error (error, BT_ERROR, BT_ERROR_FORMAT);
   g_assert_nonnull (strstr (error->message, index));
 
+  /* an empty index, an index without a weight_map, a hostile one */
+  const char *bad_indexes[] = { "", "{}", "{\"weight_map\": [[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]}",
+                                "{\"weight_map\": {\"a\": 1}}", "{\"weight_map\": {}}" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad_indexes); i++) {
+    g_clear_error (&error);
+    g_assert_true (g_file_set_contents (index, bad_indexes[i], -1, NULL));
+    g_assert_null (bt_checkpoint_open (dir, &error));
+    g_assert_error (error, BT_ERROR, BT_ERROR_FORMAT);
+    g_assert_nonnull (strstr (error->message, index));
+  }
+
   /* nothing to load at all */
   g_clear_error (&error);
   g_unlink (index);

@@ -216,6 +216,8 @@ static const BadCase bad_cases[] = {
     "\"data_offsets\":[0,0]}}", 0, 0, BT_ERROR_FORMAT, "too large" },
   { "metadata not strings", "{\"__metadata__\":{\"a\":1}}", 0, 0,
     BT_ERROR_FORMAT, "__metadata__" },
+  { "deep nesting", "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]}", 0, 0,
+    BT_ERROR_FORMAT, "nests deeper" },
   { "missing data_offsets", "{\"a\":{\"dtype\":\"U8\",\"shape\":[]}}", 0, 0,
     BT_ERROR_FORMAT, "data_offsets" },
 };
@@ -241,6 +243,36 @@ test_malformed (void)
   }
   g_unlink (path);
   g_rmdir (dir);
+}
+
+/* json-glib's parser recurses per nesting level: a deep header must be
+ * refused before it reaches it. */
+static void
+test_deep_nesting (void)
+{
+  gsize depth = 1000000;
+  GString *h = g_string_new ("{\"a\":");
+  for (gsize i = 0; i < depth; i++)
+    g_string_append_c (h, '[');
+  for (gsize i = 0; i < depth; i++)
+    g_string_append_c (h, ']');
+  g_string_append_c (h, '}');
+  g_autoptr (GBytes) bytes = build_file (h->str, 0, 0);
+  g_string_free (h, TRUE);
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (bt_safetensors_open_from_data (data, len, "deep", &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_FORMAT);
+  /* brackets inside names do not count */
+  g_autoptr (GBytes) quoted = build_file ("{\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"\":"
+                                          "{\"dtype\":\"U8\",\"shape\":[],"
+                                          "\"data_offsets\":[0,1]}}", 1, 0);
+  data = g_bytes_get_data (quoted, &len);
+  g_clear_error (&error);
+  g_autoptr (BtSafetensors) st = bt_safetensors_open_from_data (data, len, "quoted", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (bt_safetensors_lookup (st, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[\""));
 }
 
 /* A valid file cut short, by one byte and down to nothing. */
@@ -296,6 +328,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/metadata", test_metadata);
   g_test_add_func ("/safetensors/malformed", test_malformed);
   g_test_add_func ("/safetensors/truncated", test_truncated);
+  g_test_add_func ("/safetensors/deep-nesting", test_deep_nesting);
   g_test_add_func ("/safetensors/open-from-data", test_open_from_data);
   return g_test_run ();
 }
