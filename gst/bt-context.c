@@ -29,7 +29,8 @@ bt_context_free (BtContext *ctx)
     g_aligned_free (ctx->buf[i]);
   for (int i = 0; i < BT_SEGS_N; i++)
     g_free (ctx->segs[i]);
-  g_free (ctx->ptrs);
+  for (int i = 0; i < BT_PTRS_N; i++)
+    g_free (ctx->ptrs[i]);
   bt_model_unref (ctx->model);
   g_free (ctx);
 }
@@ -65,15 +66,15 @@ bt_context_segments (BtContext *ctx, BtSegSlot slot, gsize n)
 }
 
 gpointer *
-bt_context_pointers (BtContext *ctx, gsize n)
+bt_context_pointers (BtContext *ctx, BtPtrSlot slot, gsize n)
 {
-  if (n > ctx->ptr_cap) {
-    g_free (ctx->ptrs);
-    ctx->ptrs = g_new (gpointer, n);
-    ctx->ptr_cap = n;
+  if (n > ctx->ptr_cap[slot]) {
+    g_free (ctx->ptrs[slot]);
+    ctx->ptrs[slot] = g_new (gpointer, n);
+    ctx->ptr_cap[slot] = n;
     ctx->n_grows++;
   }
-  return ctx->ptrs;
+  return ctx->ptrs[slot];
 }
 
 guint
@@ -114,7 +115,7 @@ BtImageFeatures *
 bt_image_features_acquire (BtModel *m, int n_tokens)
 {
   const gsize h = m->config.hidden_size;
-  const gsize need = (gsize) m->n_cross * n_tokens * h + n_tokens * h
+  const gsize need = (gsize) (m->n_cross + 5) * n_tokens * h
       + MAX (m->config.contrastive_hidden_size, 1);
   BtImageFeatures *f = pool_take (m, m->image_pool, need,
                                   G_STRUCT_OFFSET (BtImageFeatures, capacity));
@@ -131,7 +132,11 @@ bt_image_features_acquire (BtModel *m, int n_tokens)
   f->n_tokens = n_tokens;
   f->bridge = f->data;
   f->input0 = f->bridge + (gsize) m->n_cross * n_tokens * h;
-  f->itc = f->input0 + n_tokens * h;
+  f->l0_self = f->input0 + n_tokens * h;
+  f->l0_cross_q = f->l0_self + n_tokens * h;
+  f->l0_enc_k = f->l0_cross_q + n_tokens * h;
+  f->l0_enc_v = f->l0_enc_k + n_tokens * h;
+  f->itc = f->l0_enc_v + n_tokens * h;
   return f;
 }
 
@@ -139,7 +144,7 @@ BtTextFeatures *
 bt_text_features_acquire (BtModel *m, int n_tokens)
 {
   const gsize h = m->config.hidden_size;
-  const gsize need = (gsize) m->n_cross * n_tokens * h + n_tokens * h
+  const gsize need = (gsize) (m->n_cross + 5) * n_tokens * h
       + n_tokens + MAX (m->config.contrastive_hidden_size, 1);
   BtTextFeatures *f = pool_take (m, m->text_pool, need,
                                  G_STRUCT_OFFSET (BtTextFeatures, capacity));
@@ -156,7 +161,11 @@ bt_text_features_acquire (BtModel *m, int n_tokens)
   f->n_tokens = n_tokens;
   f->bridge = f->data;
   f->input0 = f->bridge + (gsize) m->n_cross * n_tokens * h;
-  f->mask_bias = f->input0 + n_tokens * h;
+  f->l0_self = f->input0 + n_tokens * h;
+  f->l0_cross_q = f->l0_self + n_tokens * h;
+  f->l0_enc_k = f->l0_cross_q + n_tokens * h;
+  f->l0_enc_v = f->l0_enc_k + n_tokens * h;
+  f->mask_bias = f->l0_enc_v + n_tokens * h;
   f->itc = f->mask_bias + n_tokens;
   return f;
 }
@@ -342,7 +351,7 @@ pooled_pairs (BtContext *ctx, const BtImageFeatures *image,
 {
   const gsize h = ctx->model->config.hidden_size;
   BtImageFeatures **images = (BtImageFeatures **)
-      bt_context_pointers (ctx, n);
+      bt_context_pointers (ctx, BT_PTRS_FEATURES, n);
   for (int i = 0; i < n; i++)
     images[i] = (BtImageFeatures *) image;
   float *tl = bt_context_buffer (ctx, BT_WS_LAST_TEXT, n * h);

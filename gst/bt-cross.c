@@ -81,13 +81,26 @@ bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
   float *ci = bt_context_buffer (ctx, BT_WS_IMAGE_OUT, (gsize) i_rows * h);
   float *tmask = bt_context_buffer (ctx, BT_WS_TEXT_MASK, t_rows);
 
-  for (int i = 0; i < n; i++) {
-    memcpy (ti + (gsize) tseg[i].off * h, texts[i]->input0,
-            sizeof (float) * tseg[i].len * h);
-    memcpy (ii + (gsize) iseg[i].off * h, images[i]->input0,
-            sizeof (float) * iseg[i].len * h);
+  for (int i = 0; i < n; i++)
     memcpy (tmask + tseg[i].off, texts[i]->mask_bias,
             sizeof (float) * tseg[i].len);
+
+  /* Layer 0 starts from what the features hold: the self-attention of
+   * each side, its cross-attention queries and the other side's keys and
+   * values are all single-modality work done at encoding time. */
+  const float **p = (const float **) bt_context_pointers (ctx,
+      BT_PTRS_SHORTCUT, 8 * (gsize) n);
+  BtLayerShortcut t_sc = { p, p + n, p + 2 * n, p + 3 * n };
+  BtLayerShortcut i_sc = { p + 4 * n, p + 5 * n, p + 6 * n, p + 7 * n };
+  for (int i = 0; i < n; i++) {
+    p[i] = texts[i]->l0_self;
+    p[n + i] = texts[i]->l0_cross_q;
+    p[2 * n + i] = images[i]->l0_enc_k;
+    p[3 * n + i] = images[i]->l0_enc_v;
+    p[4 * n + i] = images[i]->l0_self;
+    p[5 * n + i] = images[i]->l0_cross_q;
+    p[6 * n + i] = texts[i]->l0_enc_k;
+    p[7 * n + i] = texts[i]->l0_enc_v;
   }
 
   for (int k = 0; k < m->n_cross; k++) {
@@ -109,12 +122,14 @@ bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
     float *t_dst = last ? text_out : ct;
     float *i_dst = last ? image_out : ci;
     bt_bert_layer (ctx, &m->cross.text_layers[k], h, tc->num_attention_heads,
-                   tc->intermediate_size, tc->layer_norm_eps, ti, tseg, n,
-                   tmask, ii, iseg, NULL, t_cls, t_dst);
+                   tc->intermediate_size, tc->layer_norm_eps, k ? ti : NULL,
+                   tseg, n, tmask, k ? ii : NULL, iseg, NULL,
+                   k ? NULL : &t_sc, t_cls, t_dst);
     bt_bert_layer (ctx, &m->cross.image_layers[k], h,
                    tc->num_attention_heads, tc->intermediate_size,
-                   tc->layer_norm_eps, ii, iseg, n, NULL, ti, tseg, tmask,
-                   i_cls, i_dst);
+                   tc->layer_norm_eps, k ? ii : NULL, iseg, n, NULL,
+                   k ? ti : NULL, tseg, tmask, k ? NULL : &i_sc, i_cls,
+                   i_dst);
     if (sink && !t_cls && !i_cls) {
       for (int i = 0; i < n; i++) {
         sink (sink_data, "cross.text", k, i,
@@ -131,4 +146,49 @@ bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
     pool (ctx, &m->cross.image_pooler, image_out, iseg, n, image_cls_only,
           pooled + h, 2 * h);
   }
+}
+
+/* The image-only part of cross-modal layer 0 for one image. */
+void
+bt_cross_prepare_image (BtContext *ctx, BtImageFeatures *f)
+{
+  const BtModel *m = ctx->model;
+  const BtTextConfig *tc = &m->config.text;
+  const int h = m->config.hidden_size, n = f->n_tokens;
+  const BtLayerW *il = &m->cross.image_layers[0];
+  const BtLayerW *tl = &m->cross.text_layers[0];
+  const BtSeg seg = { 0, n };
+
+  bt_bert_attention (ctx, &il->attention, h, tc->num_attention_heads,
+                     tc->layer_norm_eps, f->input0, n, &seg, FALSE,
+                     f->input0, &seg, 1, NULL, NULL, NULL, NULL, f->l0_self);
+  bt_linear (f->l0_self, n, h, 0, il->crossattention.query.w,
+             il->crossattention.query.b, h, f->l0_cross_q, 0, BT_ACT_NONE);
+  bt_linear (f->input0, n, h, 0, tl->crossattention.key.w,
+             tl->crossattention.key.b, h, f->l0_enc_k, 0, BT_ACT_NONE);
+  bt_linear (f->input0, n, h, 0, tl->crossattention.value.w,
+             tl->crossattention.value.b, h, f->l0_enc_v, 0, BT_ACT_NONE);
+}
+
+/* The text-only part of cross-modal layer 0 for one text. */
+void
+bt_cross_prepare_text (BtContext *ctx, BtTextFeatures *f)
+{
+  const BtModel *m = ctx->model;
+  const BtTextConfig *tc = &m->config.text;
+  const int h = m->config.hidden_size, n = f->n_tokens;
+  const BtLayerW *tl = &m->cross.text_layers[0];
+  const BtLayerW *il = &m->cross.image_layers[0];
+  const BtSeg seg = { 0, n };
+
+  bt_bert_attention (ctx, &tl->attention, h, tc->num_attention_heads,
+                     tc->layer_norm_eps, f->input0, n, &seg, FALSE,
+                     f->input0, &seg, 1, f->mask_bias, NULL, NULL, NULL,
+                     f->l0_self);
+  bt_linear (f->l0_self, n, h, 0, tl->crossattention.query.w,
+             tl->crossattention.query.b, h, f->l0_cross_q, 0, BT_ACT_NONE);
+  bt_linear (f->input0, n, h, 0, il->crossattention.key.w,
+             il->crossattention.key.b, h, f->l0_enc_k, 0, BT_ACT_NONE);
+  bt_linear (f->input0, n, h, 0, il->crossattention.value.w,
+             il->crossattention.value.b, h, f->l0_enc_v, 0, BT_ACT_NONE);
 }

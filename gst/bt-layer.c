@@ -23,42 +23,47 @@ total_rows (const BtSeg *seg, int n)
   return n > 0 ? seg[n - 1].off + seg[n - 1].len : 0;
 }
 
-/* Attention block: out = LN(xq + dense(attn(q(xq), k(kv), v(kv)))).
- * `xq` has one row per query (all rows, or one per sequence with
- * cls_only), `kv` the rows attended to, stacked as `kv_seg`. */
-static void
-attention_block (BtContext *ctx, const BtAttentionW *w, int hidden, int heads,
-                 double eps, const float *xq, int n_q_rows,
-                 const BtSeg *q_seg, gboolean cls_only, const float *kv,
-                 const BtSeg *kv_seg, int n, const float *kv_mask, float *out)
+void
+bt_bert_attention (BtContext *ctx, const BtAttentionW *w, int hidden,
+                   int heads, double eps, const float *xq, int n_q_rows,
+                   const BtSeg *q_seg, gboolean cls_only, const float *kv,
+                   const BtSeg *kv_seg, int n, const float *kv_mask,
+                   const float *const *q_pre, const float *const *k_pre,
+                   const float *const *v_pre, float *out)
 {
   const int head_dim = hidden / heads;
-  const int kv_rows = total_rows (kv_seg, n);
   const int kv_max = max_len (kv_seg, n);
   const int q_max = cls_only ? 1 : max_len (q_seg, n);
+  float *q = NULL, *k = NULL, *v = NULL;
 
-  float *q = bt_context_buffer (ctx, BT_WS_QKV, (gsize) n_q_rows * hidden);
-  float *k = bt_context_buffer (ctx, BT_WS_LAYER_K, (gsize) kv_rows * hidden);
-  float *v = bt_context_buffer (ctx, BT_WS_LAYER_V, (gsize) kv_rows * hidden);
+  if (!q_pre) {
+    q = bt_context_buffer (ctx, BT_WS_QKV, (gsize) n_q_rows * hidden);
+    bt_linear (xq, n_q_rows, hidden, 0, w->query.w, w->query.b, hidden, q, 0,
+               BT_ACT_NONE);
+  }
+  if (!k_pre) {
+    const int kv_rows = total_rows (kv_seg, n);
+    k = bt_context_buffer (ctx, BT_WS_LAYER_K, (gsize) kv_rows * hidden);
+    v = bt_context_buffer (ctx, BT_WS_LAYER_V, (gsize) kv_rows * hidden);
+    bt_linear (kv, kv_rows, hidden, 0, w->key.w, w->key.b, hidden, k, 0,
+               BT_ACT_NONE);
+    bt_linear (kv, kv_rows, hidden, 0, w->value.w, w->value.b, hidden, v, 0,
+               BT_ACT_NONE);
+  }
   float *att = bt_context_buffer (ctx, BT_WS_CTX, (gsize) n_q_rows * hidden);
   float *scores = bt_context_buffer (ctx, BT_WS_SCORES,
                                      (gsize) heads * q_max * kv_max);
-
-  bt_linear (xq, n_q_rows, hidden, 0, w->query.w, w->query.b, hidden, q, 0,
-             BT_ACT_NONE);
-  bt_linear (kv, kv_rows, hidden, 0, w->key.w, w->key.b, hidden, k, 0,
-             BT_ACT_NONE);
-  bt_linear (kv, kv_rows, hidden, 0, w->value.w, w->value.b, hidden, v, 0,
-             BT_ACT_NONE);
 
   for (int i = 0; i < n; i++) {
     int q_off = cls_only ? i : q_seg[i].off;
     int q_len = cls_only ? 1 : q_seg[i].len;
     gsize k_off = (gsize) kv_seg[i].off * hidden;
-    bt_attention (q + (gsize) q_off * hidden, hidden, k + k_off, hidden,
-                  v + k_off, hidden, q_len, kv_seg[i].len, heads, head_dim,
-                  kv_mask ? kv_mask + kv_seg[i].off : NULL, scores,
-                  att + (gsize) q_off * hidden, hidden);
+    const float *qi = q_pre ? q_pre[i] : q + (gsize) q_off * hidden;
+    const float *ki = k_pre ? k_pre[i] : k + k_off;
+    const float *vi = v_pre ? v_pre[i] : v + k_off;
+    bt_attention (qi, hidden, ki, hidden, vi, hidden, q_len, kv_seg[i].len,
+                  heads, head_dim, kv_mask ? kv_mask + kv_seg[i].off : NULL,
+                  scores, att + (gsize) q_off * hidden, hidden);
   }
 
   if (out != xq)
@@ -72,13 +77,13 @@ bt_bert_layer (BtContext *ctx, const BtLayerW *w, int hidden, int heads,
                int intermediate, double eps, const float *x,
                const BtSeg *seg, int n, const float *mask_bias,
                const float *enc, const BtSeg *enc_seg, const float *enc_mask,
-               gboolean cls_only, float *out)
+               const BtLayerShortcut *sc, gboolean cls_only, float *out)
 {
   const int rows = total_rows (seg, n);
   const int q_rows = cls_only ? n : rows;
   const float *xq = x;
 
-  if (cls_only) {
+  if (cls_only && x) {
     float *cls = bt_context_buffer (ctx, BT_WS_CLS, (gsize) n * hidden);
     for (int i = 0; i < n; i++)
       memcpy (cls + (gsize) i * hidden, x + (gsize) seg[i].off * hidden,
@@ -87,13 +92,25 @@ bt_bert_layer (BtContext *ctx, const BtLayerW *w, int hidden, int heads,
   }
 
   float *a = bt_context_buffer (ctx, BT_WS_LAYER_A, (gsize) q_rows * hidden);
-  attention_block (ctx, &w->attention, hidden, heads, eps, xq, q_rows, seg,
-                   cls_only, x, seg, n, mask_bias, a);
+  if (sc && sc->self_out) {
+    for (int i = 0; i < n; i++) {
+      int q_off = cls_only ? i : seg[i].off;
+      int q_len = cls_only ? 1 : seg[i].len;
+      memcpy (a + (gsize) q_off * hidden, sc->self_out[i],
+              sizeof (float) * q_len * hidden);
+    }
+  } else {
+    bt_bert_attention (ctx, &w->attention, hidden, heads, eps, xq, q_rows,
+                       seg, cls_only, x, seg, n, mask_bias, NULL, NULL, NULL,
+                       a);
+  }
 
-  if (enc) {
+  if (enc || (sc && sc->enc_k)) {
     float *b = bt_context_buffer (ctx, BT_WS_LAYER_B, (gsize) q_rows * hidden);
-    attention_block (ctx, &w->crossattention, hidden, heads, eps, a, q_rows,
-                     seg, cls_only, enc, enc_seg, n, enc_mask, b);
+    bt_bert_attention (ctx, &w->crossattention, hidden, heads, eps, a, q_rows,
+                       seg, cls_only, enc, enc_seg, n, enc_mask,
+                       sc ? sc->cross_q : NULL, sc ? sc->enc_k : NULL,
+                       sc ? sc->enc_v : NULL, b);
     a = b;
   }
 

@@ -133,6 +133,10 @@ struct _BtImageFeatures {
    * C bridged blocks (link tower inputs; [0] feeds layer 0) */
   float *bridge;
   float *input0;                    /* N x H: layer-0 input after its LN */
+  /* cross-modal layer 0's image-only work, N x H each: the image layer's
+   * self-attention output and its cross-attention queries, and the text
+   * layer's cross-attention keys and values of this image */
+  float *l0_self, *l0_cross_q, *l0_enc_k, *l0_enc_v;
   float *itc;                       /* contrastive_hidden_size, or unused */
   gsize capacity;                   /* floats in `data` */
   float *data;
@@ -144,6 +148,7 @@ struct _BtTextFeatures {
   int n_tokens;                     /* L */
   float *bridge;                    /* C x L x H, as the image side */
   float *input0;                    /* L x H */
+  float *l0_self, *l0_cross_q, *l0_enc_k, *l0_enc_v;   /* as the image's */
   float *mask_bias;                 /* L: (1 - mask) * finfo(float32).min */
   float *itc;
   gsize capacity;
@@ -189,21 +194,27 @@ typedef enum {
   BT_SEGS_N
 } BtSegSlot;
 
+typedef enum {
+  BT_PTRS_FEATURES,                 /* the pairs of a call */
+  BT_PTRS_SHORTCUT,                 /* layer-0 shortcut rows */
+  BT_PTRS_N
+} BtPtrSlot;
+
 struct _BtContext {
   BtModel *model;
   float *buf[BT_WS_N];
   gsize cap[BT_WS_N];
   BtSeg *segs[BT_SEGS_N];
   gsize seg_cap[BT_SEGS_N];
-  gpointer *ptrs;                   /* per-call arrays of features */
-  gsize ptr_cap;
+  gpointer *ptrs[BT_PTRS_N];        /* per-call pointer arrays */
+  gsize ptr_cap[BT_PTRS_N];
   guint n_grows;                    /* work-buffer (re)allocations, ever */
 };
 
 /* A work buffer of at least `n` floats (contents undefined). */
 float *bt_context_buffer (BtContext *ctx, BtWsSlot slot, gsize n);
 BtSeg *bt_context_segments (BtContext *ctx, BtSegSlot slot, gsize n);
-gpointer *bt_context_pointers (BtContext *ctx, gsize n);
+gpointer *bt_context_pointers (BtContext *ctx, BtPtrSlot slot, gsize n);
 
 /* Allocations made so far for tensor work by this context and by its
  * model's features pool: the allocation test checks it stays constant. */
@@ -218,17 +229,42 @@ typedef void (*BtHiddenSink) (gpointer user_data, const char *kind,
 
 /* ---- the towers (callers hold the compute lock) ------------------------- */
 
+/* A BERT attention block on `n` stacked sequences:
+ * out = LN(xq + dense(attention(q(xq), k(kv), v(kv)))). `xq` has a row per
+ * query (every row of the q_seg sequences, or with `cls_only` one per
+ * sequence); sequence i attends to `kv_seg[i]` of `kv` with `kv_mask` (one
+ * float per kv row, or NULL). Projections already computed may be given per
+ * sequence in q_pre / k_pre / v_pre (then `kv` may be NULL). */
+void bt_bert_attention (BtContext *ctx, const BtAttentionW *w, int hidden,
+                        int heads, double eps, const float *xq, int n_q_rows,
+                        const BtSeg *q_seg, gboolean cls_only,
+                        const float *kv, const BtSeg *kv_seg, int n,
+                        const float *kv_mask, const float *const *q_pre,
+                        const float *const *k_pre, const float *const *v_pre,
+                        float *out);
+
+/* What a layer may take precomputed, per sequence (the image-only and
+ * text-only parts of cross-modal layer 0, kept in the features). */
+typedef struct {
+  const float *const *self_out;     /* the self-attention block's output */
+  const float *const *cross_q;      /* cross-attention queries */
+  const float *const *enc_k;        /* cross-attention keys, values of the */
+  const float *const *enc_v;        /* other side's enc_seg[i] rows */
+} BtLayerShortcut;
+
 /* One BERT layer (post-LN) on `n` sequences stacked in `x`: self-attention
  * within each sequence with `mask_bias` (one float per row of x, or NULL),
- * then, when `enc` is not NULL, cross-attention from sequence i to
- * `enc_seg[i]` of `enc` with `enc_mask` (per row of enc, or NULL), then
- * the FFN. With `cls_only`, only the first row of each sequence is
- * computed: `out` gets n rows. `out` may alias `x`. */
+ * then, when `enc` (or a shortcut's enc_k) is given, cross-attention from
+ * sequence i to `enc_seg[i]` of `enc` with `enc_mask` (per row of enc, or
+ * NULL), then the FFN. With `cls_only`, only the first row of each
+ * sequence is computed: `out` gets n rows. `out` may alias `x`; `x` may be
+ * NULL when the shortcut gives the self-attention output. */
 void bt_bert_layer (BtContext *ctx, const BtLayerW *w, int hidden, int heads,
                     int intermediate, double eps, const float *x,
                     const BtSeg *seg, int n, const float *mask_bias,
                     const float *enc, const BtSeg *enc_seg,
-                    const float *enc_mask, gboolean cls_only, float *out);
+                    const float *enc_mask, const BtLayerShortcut *sc,
+                    gboolean cls_only, float *out);
 
 BtImageFeatures *bt_vision_encode (BtContext *ctx, const float *pixels,
                                    int height, int width,
@@ -252,6 +288,10 @@ void bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
                    gboolean text_cls_only, gboolean image_cls_only,
                    float *text_out, float *image_out, float *pooled,
                    BtHiddenSink sink, gpointer sink_data);
+
+/* Computes the l0_* parts of freshly encoded features. */
+void bt_cross_prepare_image (BtContext *ctx, BtImageFeatures *f);
+void bt_cross_prepare_text (BtContext *ctx, BtTextFeatures *f);
 
 /* Features from the model's pool. */
 BtImageFeatures *bt_image_features_acquire (BtModel *model, int n_tokens);

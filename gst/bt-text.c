@@ -94,7 +94,7 @@ bt_text_encode (BtContext *ctx, const gint64 *input_ids,
   for (int i = 0; i < m->n_text_layers; i++) {
     bt_bert_layer (ctx, &m->text.layers[i], th, tc->num_attention_heads,
                    tc->intermediate_size, tc->layer_norm_eps, x, &seg, 1,
-                   f->mask_bias, NULL, NULL, NULL, FALSE, x);
+                   f->mask_bias, NULL, NULL, NULL, NULL, FALSE, x);
     if (sink)
       sink (sink_data, "text", i + 1, 0, x, n_tokens, th);
     int k = i - (m->split - 1);
@@ -107,6 +107,7 @@ bt_text_encode (BtContext *ctx, const gint64 *input_ids,
                      m->cross.text_norm.b, m->config.layer_norm_eps);
   }
 
+  bt_cross_prepare_text (ctx, f);
   if (m->heads & BT_HEAD_ITC)
     bt_heads_itc_unimodal (&m->head.itc_text, x, th,
                            m->config.contrastive_hidden_size, f->itc);

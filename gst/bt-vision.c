@@ -133,6 +133,7 @@ bt_vision_encode (BtContext *ctx, const float *pixels, int height, int width,
                      m->cross.image_norm.b, m->config.layer_norm_eps);
   }
 
+  bt_cross_prepare_image (ctx, f);
   if (m->heads & BT_HEAD_ITC)
     bt_heads_itc_unimodal (&m->head.itc_image,
                            f->bridge + (gsize) (m->n_cross - 1) * n * h, h,

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 /* The published configurations (HF hub config.json, the keys that differ
  * from the class defaults). */
@@ -80,6 +81,19 @@ add_attention (Stage *s, int n_q, int n_k, int heads, int d)
   add_gemm (s, n_q, d, n_k, heads);
 }
 
+/* Cross-modal layer 0's single-modality work, done when a side is encoded:
+ * its self-attention block and cross-attention queries, and the keys and
+ * values the other side's layer 0 attends to. */
+static void
+layer0_prepare (Stage *s, const BtConfig *c, int rows)
+{
+  const int h = c->hidden_size, heads = c->text.num_attention_heads;
+
+  add_gemm (s, rows, h, h, 4);
+  add_attention (s, rows, rows, heads, h / heads);
+  add_gemm (s, rows, h, h, 3);
+}
+
 static void
 vision_stage (const BtConfig *c, Stage *s)
 {
@@ -96,25 +110,28 @@ vision_stage (const BtConfig *c, Stage *s)
     add_gemm (s, n, e, 4 * e, 1);
   }
   add_gemm (s, n, c->hidden_size, e, c->num_hidden_layers);
+  layer0_prepare (s, c, n);
 }
 
+/* A cross-modal BERT layer of one pair: `rows` queries (1 when only the
+ * CLS row is computed) attending to `kv_rows` of their own side and
+ * `enc_rows` of the other. Layer 0 starts at the cross-attention. */
 static void
-bert_layer (Stage *s, const BtConfig *c, int rows, int q_rows, int kv_rows,
-            int enc_rows, gboolean cross)
+cross_layer (Stage *s, const BtConfig *c, int q_rows, int kv_rows,
+             int enc_rows, gboolean layer0)
 {
   const int h = c->text.hidden_size, heads = c->text.num_attention_heads;
   const int d = h / heads, inter = c->text.intermediate_size;
 
-  add_gemm (s, q_rows, h, h, 1);
-  add_gemm (s, kv_rows, h, h, 2);
-  add_attention (s, q_rows == rows ? rows : 1, kv_rows, heads, d);
-  add_gemm (s, q_rows, h, h, 1);
-  if (cross) {
+  if (!layer0) {
     add_gemm (s, q_rows, h, h, 1);
+    add_gemm (s, kv_rows, h, h, 2);
+    add_attention (s, q_rows, kv_rows, heads, d);
+    add_gemm (s, q_rows, h, h, 2);
     add_gemm (s, enc_rows, h, h, 2);
-    add_attention (s, q_rows == rows ? rows : 1, enc_rows, heads, d);
-    add_gemm (s, q_rows, h, h, 1);
   }
+  add_attention (s, q_rows, enc_rows, heads, d);
+  add_gemm (s, q_rows, h, h, 1);
   add_gemm (s, q_rows, inter, h, 1);
   add_gemm (s, q_rows, h, inter, 1);
 }
@@ -122,13 +139,21 @@ bert_layer (Stage *s, const BtConfig *c, int rows, int q_rows, int kv_rows,
 static void
 text_stage (const BtConfig *c, int len, Stage *s)
 {
-  for (int i = 0; i < c->text.num_hidden_layers; i++)
-    bert_layer (s, c, len, len, len, 0, FALSE);
-  add_gemm (s, len, c->hidden_size, c->text.hidden_size, c->num_hidden_layers);
+  const int h = c->text.hidden_size, heads = c->text.num_attention_heads;
+  const int inter = c->text.intermediate_size;
+
+  for (int i = 0; i < c->text.num_hidden_layers; i++) {
+    add_gemm (s, len, h, h, 4);
+    add_attention (s, len, len, heads, h / heads);
+    add_gemm (s, len, inter, h, 1);
+    add_gemm (s, len, h, inter, 1);
+  }
+  add_gemm (s, len, c->hidden_size, h, c->num_hidden_layers);
+  layer0_prepare (s, c, len);
 }
 
-/* Cross-modal encoder + ITM for one pair; the last layer computes only the
- * CLS rows (what the implementation does in bt_context_match). */
+/* Cross-modal encoder + ITM for one pair on encoded features; the last
+ * layer computes only the CLS rows (as bt_context_match does). */
 static void
 pair_stage (const BtConfig *c, int len, Stage *s)
 {
@@ -138,8 +163,8 @@ pair_stage (const BtConfig *c, int len, Stage *s)
 
   for (int k = 0; k < c->num_hidden_layers; k++) {
     gboolean last = k == c->num_hidden_layers - 1;
-    bert_layer (s, c, len, last ? 1 : len, len, n, TRUE);
-    bert_layer (s, c, n, last ? 1 : n, n, len, TRUE);
+    cross_layer (s, c, last ? 1 : len, len, n, k == 0);
+    cross_layer (s, c, last ? 1 : n, n, len, k == 0);
   }
   add_gemm (s, 1, h, h, 2);
   add_gemm (s, 1, 2, 2 * h, 1);
@@ -161,7 +186,9 @@ stage_gflop (const Stage *s)
 static double
 now (void)
 {
-  return g_get_monotonic_time () / 1e6;
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Seconds of one product of this shape, as bt_linear calls it (A row-major,
