@@ -6,11 +6,16 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bt-image.h"
+#include "bt-image-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include <jpeglib.h>
 #include <jerror.h>
@@ -108,10 +113,27 @@ png_row_to_rgb (const guint8 *in, guint8 *out, int width, int color_type,
   }
 }
 
-static gboolean
-load_png (FILE *fp, const char *path, guint8 **rgb, int *width, int *height,
-          GError **error)
+typedef struct {
+  const guint8 *data;
+  gsize size;
+  gsize pos;
+} PngSource;
+
+static void
+png_read_memory (png_structp png, png_bytep out, png_size_t n)
 {
+  PngSource *src = png_get_io_ptr (png);
+  if (n > src->size - src->pos)
+    png_error (png, "the file ends early");
+  memcpy (out, src->data + src->pos, n);
+  src->pos += n;
+}
+
+static gboolean
+load_png (const guint8 *data, gsize size, const char *path, guint8 **rgb,
+          int *width, int *height, GError **error)
+{
+  PngSource source = { data, size, 0 };
   PngFailure failure = { 0 };
   png_structp png;
   png_infop info;
@@ -142,7 +164,7 @@ load_png (FILE *fp, const char *path, guint8 **rgb, int *width, int *height,
   if (!info)
     png_error (png, "out of memory");
 
-  png_init_io (png, fp);
+  png_set_read_fn (png, &source, png_read_memory);
   png_read_info (png, info);
 
   png_uint_32 w, h;
@@ -227,8 +249,8 @@ cmyk_row_to_rgb (const guint8 *in, guint8 *out, int width)
 }
 
 static gboolean
-load_jpeg (FILE *fp, const char *path, guint8 **rgb, int *width, int *height,
-           GError **error)
+load_jpeg (const guint8 *data, gsize size, const char *path, guint8 **rgb,
+           int *width, int *height, GError **error)
 {
   struct jpeg_decompress_struct cinfo;
   JpegFailure failure = { 0 };
@@ -253,7 +275,7 @@ load_jpeg (FILE *fp, const char *path, guint8 **rgb, int *width, int *height,
   }
 
   jpeg_create_decompress (&cinfo);
-  jpeg_stdio_src (&cinfo, fp);
+  jpeg_mem_src (&cinfo, data, size);
   jpeg_read_header (&cinfo, TRUE);
 
   switch (cinfo.jpeg_color_space) {
@@ -309,36 +331,45 @@ load_jpeg (FILE *fp, const char *path, guint8 **rgb, int *width, int *height,
 /* ---- dispatch ---------------------------------------------------------- */
 
 gboolean
-bt_image_load_rgb (const char *path, guint8 **rgb, int *width, int *height,
-                   GError **error)
+bt_image_decode_rgb (const guint8 *data, gsize size, const char *name,
+                     guint8 **rgb, int *width, int *height, GError **error)
 {
   static const guint8 png_magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n',
                                        0x1a, '\n' };
-  guint8 magic[8] = { 0 };
-  gboolean ok;
 
+  *rgb = NULL;
+  if (size >= sizeof png_magic && memcmp (data, png_magic, sizeof png_magic) == 0)
+    return load_png (data, size, name, rgb, width, height, error);
+  if (size >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
+    return load_jpeg (data, size, name, rgb, width, height, error);
+  g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED,
+               "%s: not a PNG or JPEG file", name);
+  return FALSE;
+}
+
+gboolean
+bt_image_load_rgb (const char *path, guint8 **rgb, int *width, int *height,
+                   GError **error)
+{
   g_return_val_if_fail (path && rgb && width && height, FALSE);
 
-  FILE *fp = fopen (path, "rb");
-  if (!fp) {
+  *rgb = NULL;
+  int fd = g_open (path, O_RDONLY, 0);
+  if (fd < 0) {
     int saved = errno;
     g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: %s", path,
                  g_strerror (saved));
     return FALSE;
   }
-  size_t n = fread (magic, 1, sizeof magic, fp);
-  rewind (fp);
-
-  if (n == sizeof magic && memcmp (magic, png_magic, sizeof magic) == 0) {
-    ok = load_png (fp, path, rgb, width, height, error);
-  } else if (n >= 3 && magic[0] == 0xff && magic[1] == 0xd8
-             && magic[2] == 0xff) {
-    ok = load_jpeg (fp, path, rgb, width, height, error);
-  } else {
-    g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED,
-                 "%s: not a PNG or JPEG file", path);
-    ok = FALSE;
+  GMappedFile *file = g_mapped_file_new_from_fd (fd, FALSE, NULL);
+  close (fd);
+  if (!file) {
+    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: cannot be read", path);
+    return FALSE;
   }
-  fclose (fp);
+  gboolean ok = bt_image_decode_rgb (
+      (const guint8 *) g_mapped_file_get_contents (file),
+      g_mapped_file_get_length (file), path, rgb, width, height, error);
+  g_mapped_file_unref (file);
   return ok;
 }

@@ -72,6 +72,13 @@ def main():
             if os.path.basename(path) == "config.json":
                 add("config", open(path, "rb").read())
 
+    # image: the small golden inputs and the PNG/JPEG variants
+    for sub in ("golden/inputs/images", "image"):
+        for suffix in (".png", ".jpg"):
+            for path in files(sub, suffix):
+                if os.path.getsize(path) <= 64 * 1024:
+                    add("image", open(path, "rb").read())
+
     for t, n in sorted(seeds.items()):
         print("%s: %d seeds" % (t, n))
 
