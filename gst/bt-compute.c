@@ -10,6 +10,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "bt-bf16.h"
 #include "bt-model-private.h"
 
 #include <cblas.h>
@@ -38,6 +39,7 @@ bt_set_num_threads (int n)
   g_mutex_lock (&compute_lock);
   g_atomic_int_set (&n_threads, n);
   openblas_set_num_threads (n);
+  bt_bf16_set_num_threads (n);
   g_mutex_unlock (&compute_lock);
 }
 

@@ -110,7 +110,16 @@ struct _BtModel {
   gint n_pool_allocs;               /* features buffers allocated, ever */
 
   gboolean cached;                  /* owned by the process-wide cache */
+
+  /* precision bf16: float32 weight -> its BtBf16Linear (bt-model-bf16.c) */
+  GHashTable *bf16;
+  gsize bf16_bytes;
 };
+
+/* precision bf16: converts every linear layer's weights (bt-model-bf16.c);
+ * release undoes it. */
+gboolean bt_model_bf16_convert (BtModel *model, GError **error);
+void bt_model_bf16_release (BtModel *model);
 
 /* Frees a model whose last reference is gone. */
 void bt_model_finalize (BtModel *model);

@@ -3,6 +3,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "bt-bf16.h"
 #include "bt-model-private.h"
 
 #include "bt-inventory.h"
@@ -412,18 +413,15 @@ bind_all (BtModel *m, guint64 seed, GError **error)
   }
   g_string_free (b.problems, TRUE);
   g_hash_table_unref (b.specs);
+  if (ok && m->precision == BT_PRECISION_BF16)
+    ok = bt_model_bf16_convert (m, error);
   return ok;
 }
 
 static gboolean
 check_precision (BtPrecision precision, GError **error)
 {
-  if (precision != BT_PRECISION_FP32) {
-    g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED,
-                 "precision bf16 is not available in this build");
-    return FALSE;
-  }
-  return TRUE;
+  return precision == BT_PRECISION_FP32 || bt_bf16_available (error);
 }
 
 BtModel *
@@ -515,6 +513,7 @@ bt_model_unref (BtModel *model)
 void
 bt_model_finalize (BtModel *m)
 {
+  bt_model_bf16_release (m);
   for (guint i = 0; i < m->image_pool->len; i++) {
     BtImageFeatures *f = g_ptr_array_index (m->image_pool, i);
     g_free (f->data);

@@ -4,6 +4,8 @@
  */
 #include "bt-ops.h"
 
+#include "bt-bf16.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
@@ -29,15 +31,38 @@ bt_activation (float *x, gsize n, BtActivation act)
   }
 }
 
+/* A bf16 model registered a bf16 copy of `w` (with its bias): runs that.
+ * FALSE when there is none, or oneDNN failed (then float32 runs). */
+static gboolean
+linear_bf16 (const float *x, int m, int ldx, const float *w, float *y,
+             int ldy, BtBf16Post post)
+{
+  BtBf16Linear *l = bt_bf16_registry_lookup (w);
+  if (!l)
+    return FALSE;
+  GError *error = NULL;
+  if (bt_bf16_linear_forward (l, x, m, ldx, y, ldy, post, &error))
+    return TRUE;
+  g_warning ("bf16 linear failed, running float32: %s", error->message);
+  g_error_free (error);
+  return FALSE;
+}
+
 void
 bt_linear (const float *x, int m, int k, int ldx, const float *w,
            const float *b, int n, float *y, int ldy, BtActivation act)
 {
+  static const BtBf16Post posts[] = {
+    [BT_ACT_NONE] = BT_BF16_POST_NONE,
+    [BT_ACT_GELU] = BT_BF16_POST_GELU_ERF,
+    [BT_ACT_QUICK_GELU] = BT_BF16_POST_QUICK_GELU,
+    [BT_ACT_TANH] = BT_BF16_POST_TANH,
+  };
   if (ldx == 0)
     ldx = k;
   if (ldy == 0)
     ldy = n;
-  if (m <= 0)
+  if (m <= 0 || linear_bf16 (x, m, ldx, w, y, ldy, posts[act]))
     return;
   /* Like torch's addmm: the bias is the initial C, the product added on. */
   float beta = 0.0f;
@@ -58,7 +83,7 @@ void
 bt_linear_residual (const float *x, int m, int k, const float *w,
                     const float *b, int n, float *y)
 {
-  if (m <= 0)
+  if (m <= 0 || linear_bf16 (x, m, k, w, y, n, BT_BF16_POST_ACCUMULATE))
     return;
   if (b) {
     for (int r = 0; r < m; r++) {

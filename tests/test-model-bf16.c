@@ -1,0 +1,197 @@
+/* test-model-bf16.c - precision=bf16 against HF's float32 outputs on every
+ * golden case (skipped, saying why, where bf16 cannot run).
+ *
+ * The bound. A bf16 linear layer's output carries a relative error of
+ * about e = 2^-8 sqrt(2/3) = 0.0032 (root mean square, relative to the
+ * root-sum-square of its terms; tests/test-bf16.c measures 0.71 e against
+ * that estimate). Along the model the errors of successive layers add up
+ * roughly in quadrature, LayerNorm keeps the scale, and an output sits
+ * behind at most D linear layers (D below: the longest chain of products
+ * from the inputs to that output). So the relative RMS error of an output
+ * should stay near e sqrt(D), and its largest element error near a few
+ * times that. The test requires, per output tensor,
+ *   RMS |got - want| <= 4 e sqrt(D) * max(RMS |want|, 1 / sqrt(dim))
+ *   max |got - want| <= 8 e sqrt(D) * max(1, max |want|)
+ * 4x (RMS) and 8x (max) are the room for attention and LayerNorm
+ * amplifying errors; a broken bf16 product (a wrong layout, a dropped bias
+ * or activation) gives errors of order one and fails both by far.
+ * The floor 1 / sqrt(dim) keeps L2-normalised embeddings (unit norm over
+ * dim values) on their own scale. And the bf16 path must have run: some
+ * output must differ from float32 by more than float32 rounding could
+ * (0.5% of the RMS bound; float32 stays below 0.01% of it).
+ */
+#include "bt-bf16.h"
+#include "bt-model.h"
+#include "bt-safetensors.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+
+#define E_BF16 (0.0032)
+
+static char *golden_dir;
+static JsonParser *parser;
+
+static BtHeads
+head_of_class (const char *cls)
+{
+  if (g_str_equal (cls, "BridgeTowerForImageAndTextRetrieval"))
+    return BT_HEAD_ITM;
+  if (g_str_equal (cls, "BridgeTowerForMaskedLM"))
+    return BT_HEAD_MLM;
+  if (g_str_equal (cls, "BridgeTowerForContrastiveLearning"))
+    return BT_HEAD_ITC;
+  return BT_HEAD_NONE;
+}
+
+/* The longest chain of linear layers in front of any output: per text or
+ * vision layer four (attention: a projection, then output; FFN: two), per
+ * cross-modal layer six (self and cross attention, FFN) plus the transform
+ * into it, plus the pooler and two for a head. */
+static int
+chain_depth (const BtConfig *c)
+{
+  return 4 * c->text.num_hidden_layers + 6 * c->num_hidden_layers + 1 + 3;
+}
+
+static const BtTensor *
+lookup (BtSafetensors *st, JsonObject *keys, const char *name)
+{
+  const BtTensor *t = bt_safetensors_lookup (
+      st, json_object_get_string_member (keys, name));
+  g_assert_nonnull (t);
+  return t;
+}
+
+static void
+test_case (gconstpointer data)
+{
+  JsonObject *c = (JsonObject *) data;
+  g_autoptr (GError) error = NULL;
+  if (!bt_bf16_available (&error)) {
+    g_test_skip (error->message);
+    return;
+  }
+
+  g_autofree char *dir = g_build_filename (golden_dir, "models",
+      json_object_get_string_member (c, "model"), NULL);
+  BtModel *m = bt_model_load (dir, BT_PRECISION_BF16, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bt_model_get_precision (m), ==, BT_PRECISION_BF16);
+  g_autofree char *tpath = g_build_filename (golden_dir,
+      json_object_get_string_member (c, "tensors_file"), NULL);
+  BtSafetensors *st = bt_safetensors_open (tpath, &error);
+  g_assert_no_error (error);
+
+  JsonObject *in_keys = json_object_get_object_member (c, "input_keys");
+  JsonObject *kw = json_object_get_object_member (c, "forward_kwargs");
+  const BtTensor *ids = lookup (st, in_keys, "input_ids");
+  const BtTensor *pix = lookup (st, in_keys, "pixel_values");
+  BtForwardInput in = {
+    .batch = (int) ids->shape[0],
+    .seq_len = (int) ids->shape[1],
+    .input_ids = ids->data,
+    .attention_mask = lookup (st, in_keys, "attention_mask")->data,
+    .height = (int) pix->shape[2],
+    .width = (int) pix->shape[3],
+    .pixel_values = pix->data,
+    .interpolate_pos_encoding = json_object_has_member (kw,
+        "interpolate_pos_encoding")
+        && json_object_get_boolean_member (kw, "interpolate_pos_encoding"),
+    .output_hidden_states = json_object_has_member (kw, "output_hidden_states")
+        && json_object_get_boolean_member (kw, "output_hidden_states"),
+  };
+  BtContext *ctx = bt_context_new (m);
+  g_autoptr (BtTensorSet) out = bt_tensor_set_new ();
+  g_assert_true (bt_context_forward (ctx,
+      head_of_class (json_object_get_string_member (c, "class")), &in, out,
+      &error));
+  g_assert_no_error (error);
+
+  const double spread = E_BF16 * sqrt (chain_depth (bt_model_get_config (m)));
+  double worst_rms = 0, worst_max = 0;
+  JsonObject *out_keys = json_object_get_object_member (c, "output_keys");
+  g_autoptr (GList) names = json_object_get_members (out_keys);
+  for (GList *l = names; l; l = l->next) {
+    const char *name = l->data;
+    const BtTensor *want = lookup (st, out_keys, name);
+    const BtTensor *got = bt_tensor_set_lookup (out, name);
+    g_assert_nonnull (got);
+    g_assert_true (bt_tensor_has_shape (got, BT_DTYPE_F32, want->ndim,
+                                        want->shape));
+    gsize n = (gsize) bt_tensor_numel (want);
+    const float *g = got->data, *w = want->data;
+    double err_sq = 0, want_sq = 0, max_err = 0, max_abs = 0;
+    for (gsize i = 0; i < n; i++) {
+      double d = (double) g[i] - w[i];
+      g_assert_true (isfinite (g[i]));
+      err_sq += d * d;
+      want_sq += (double) w[i] * w[i];
+      max_err = MAX (max_err, fabs (d));
+      max_abs = MAX (max_abs, fabs ((double) w[i]));
+    }
+    double dim = want->ndim ? (double) want->shape[want->ndim - 1] : 1;
+    double rms_err = sqrt (err_sq / n);
+    double scale = MAX (sqrt (want_sq / n), 1 / sqrt (dim));
+    double rms_ratio = rms_err / (4 * spread * scale);
+    double max_ratio = max_err / (8 * spread * MAX (1.0, max_abs));
+    g_test_message ("%-32s rms err %.2e (%.3f of bound)  max err %.2e "
+                    "(%.3f of bound)", name, rms_err, rms_ratio, max_err,
+                    max_ratio);
+    worst_rms = MAX (worst_rms, rms_ratio);
+    worst_max = MAX (worst_max, max_ratio);
+  }
+  g_test_message ("worst: rms %.3f, max %.3f of the bounds (e sqrt(D) = %.4f)",
+                  worst_rms, worst_max, spread);
+  g_assert_cmpfloat (worst_rms, <=, 1.0);
+  g_assert_cmpfloat (worst_max, <=, 1.0);
+  g_assert_cmpfloat (worst_rms, >=, 0.005);
+
+  bt_context_free (ctx);
+  bt_model_unref (m);
+  bt_safetensors_free (st);
+}
+
+/* Where bf16 cannot run, asking for it fails with the reason. */
+static void
+test_unavailable (void)
+{
+  g_autoptr (GError) why = NULL, error = NULL;
+  if (bt_bf16_available (&why)) {
+    g_test_skip ("bf16 is available here");
+    return;
+  }
+  g_autofree char *dir = g_build_filename (golden_dir, "models",
+                                           "itm_add_t3v3c2", NULL);
+  g_assert_null (bt_model_load (dir, BT_PRECISION_BF16, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED);
+  g_assert_cmpstr (error->message, ==, why->message);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  const char *data = g_getenv ("BT_TEST_DATA");
+  golden_dir = g_build_filename (data ? data : BT_TEST_DATA, "golden", NULL);
+  g_autofree char *manifest = g_build_filename (golden_dir, "manifest.json",
+                                                NULL);
+  parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  if (!json_parser_load_from_file (parser, manifest, &error))
+    g_error ("%s", error->message);
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  JsonArray *cases = json_object_get_array_member (root, "cases");
+  for (guint i = 0; i < json_array_get_length (cases); i++) {
+    JsonObject *c = json_array_get_object_element (cases, i);
+    g_autofree char *name = g_strdup_printf ("/model-bf16/golden/%s/%s",
+        json_object_get_string_member (c, "model"),
+        json_object_get_string_member (c, "case"));
+    g_test_add_data_func (name, c, test_case);
+  }
+  g_test_add_func ("/model-bf16/unavailable", test_unavailable);
+  int status = g_test_run ();
+  g_object_unref (parser);
+  g_free (golden_dir);
+  return status;
+}
