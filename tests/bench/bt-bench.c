@@ -2,8 +2,8 @@
  * forward path) and sets it against OpenBLAS sgemm measured in the same
  * run, on the same shapes and thread count.
  *
- *   bt-bench (--model DIR | --random base|large) [--threads N] [--runs N]
- *            [--json]
+ *   bt-bench (--model DIR | --random base|large) [--precision fp32|bf16]
+ *            [--threads N] [--runs N] [--json]
  *
  * Every time is the minimum of --runs runs. A stage's bound is the sum over
  * every matrix product it executes (attention products included) of
@@ -263,13 +263,15 @@ die_on (GError *error)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *model_dir = NULL, *random_kind = NULL;
+  g_autofree char *model_dir = NULL, *random_kind = NULL, *prec_name = NULL;
   int threads = 0, runs = 3;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_dir, "Model folder", "DIR" },
     { "random", 0, 0, G_OPTION_ARG_STRING, &random_kind,
       "Random weights of the real shapes", "base|large" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &prec_name,
+      "Weights' precision (default fp32)", "fp32|bf16" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (0 = cores)", "N" },
     { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per time (min taken)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object", NULL },
@@ -288,6 +290,15 @@ main (int argc, char **argv)
     return 2;
   }
 
+  if (!prec_name)
+    prec_name = g_strdup ("fp32");
+  if (!g_str_equal (prec_name, "fp32") && !g_str_equal (prec_name, "bf16")) {
+    fprintf (stderr, "bt-bench: --precision takes fp32 or bf16\n");
+    return 2;
+  }
+  BtPrecision precision = g_str_equal (prec_name, "bf16") ? BT_PRECISION_BF16
+                                                          : BT_PRECISION_FP32;
+
   bt_set_num_threads (threads);
   threads = bt_get_num_threads ();
 
@@ -304,9 +315,9 @@ main (int argc, char **argv)
     if (!bt_config_load_from_data (&cfg, json_cfg, -1, &error))
       die_on (error);
     model = bt_model_new_random (&cfg, BT_HEAD_ITM | BT_HEAD_ITC,
-                                 BT_PRECISION_FP32, 1, &error);
+                                 precision, 1, &error);
   } else {
-    model = bt_model_load (model_dir, BT_PRECISION_FP32, &error);
+    model = bt_model_load (model_dir, precision, &error);
   }
   die_on (error);
   if (!(bt_model_get_heads (model) & BT_HEAD_ITM)) {
@@ -423,21 +434,21 @@ main (int argc, char **argv)
   const double vg = stage_gflop (&vision), tg = stage_gflop (&text);
   const double pg = stage_gflop (&pair);
   if (json) {
-    printf ("{\"model\": \"%s\", \"precision\": \"fp32\", \"threads\": %d, "
+    printf ("{\"model\": \"%s\", \"precision\": \"%s\", \"threads\": %d, "
             "\"sgemm_gflops\": %.1f, \"vision_ms\": %.2f, \"text_ms\": %.2f, "
             "\"pair_ms\": %.2f, \"itm_1x1_ms\": %.2f, \"itm_1x8_ms\": %.2f, "
             "\"itc_1000_ms\": %.4f, \"vision_bound_ms\": %.2f, "
             "\"text_bound_ms\": %.2f, \"pair_bound_ms\": %.2f, "
             "\"vision_gflops\": %.1f, \"text_gflops\": %.1f, "
             "\"pair_gflops\": %.1f, \"peak_rss_mb\": %.0f}\n",
-            random_kind ? random_kind : model_dir, threads, sgemm_gflops,
-            vision_ms, text_ms, pair_ms, itm_1x1_ms, itm_1x8_ms, itc_1000_ms,
+            random_kind ? random_kind : model_dir, prec_name, threads,
+            sgemm_gflops, vision_ms, text_ms, pair_ms, itm_1x1_ms, itm_1x8_ms, itc_1000_ms,
             vision_bound_ms, text_bound_ms, pair_bound_ms, vg / vision_ms * 1e3,
             tg / text_ms * 1e3, pg / pair_ms * 1e3, peak_rss_mb);
   } else {
-    printf ("model %s, fp32, %d threads; sgemm %d x %d x %d: %.1f GFLOPS\n",
-            random_kind ? random_kind : model_dir, threads, n_tok, e, e,
-            sgemm_gflops);
+    printf ("model %s, %s, %d threads; sgemm %d x %d x %d: %.1f GFLOPS\n",
+            random_kind ? random_kind : model_dir, prec_name, threads, n_tok,
+            e, e, sgemm_gflops);
     printf ("%-26s %10s %10s %8s %10s\n", "stage", "ms", "bound ms", "ratio",
             "GFLOPS");
     printf ("%-26s %10.2f %10.2f %8.2f %10.1f\n", "vision tower, 1 image",
