@@ -1141,7 +1141,7 @@ test_two_pipelines_share_model (void)
     gst_element_set_state (p[i], GST_STATE_PLAYING);
   for (int i = 0; i < 2; i++) {
     GstBus *bus = gst_element_get_bus (p[i]);
-    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 300 * GST_SECOND,
         GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
 
     g_assert_nonnull (msg);
