@@ -108,6 +108,11 @@ def test_errors():
                   "fakesink")
     assert proc.returncode != 0
     assert "queries" in proc.stdout + proc.stderr, proc.stderr
+    # caps btpreprocess cannot take
+    proc = launch("videotestsrc", "num-buffers=1", "!",
+                  "video/x-raw,format=YUY2", "!", "btpreprocess", "!",
+                  "fakesink")
+    assert proc.returncode != 0
 
 
 check("frames and segments (interval, escapes, EOS close)",
