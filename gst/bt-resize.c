@@ -230,10 +230,11 @@ combine_rows (const guint8 *base, gsize row_stride, const gint32 *k, int n,
   const __m128i zero = _mm_setzero_si128 ();
   const __m128i half = _mm_set1_epi32 (1 << (PRECISION_BITS - 1));
 
+  /* four groups of 4 values, in registers: written out, as the compiler
+   * keeps arrays of vectors in memory */
   for (; v + 16 <= n_values; v += 16) {
-    __m128i lo[4], hi[4];
-    for (int g = 0; g < 4; g++)
-      lo[g] = hi[g] = zero;
+    __m128i lo0 = zero, lo1 = zero, lo2 = zero, lo3 = zero;
+    __m128i hi0 = zero, hi1 = zero, hi2 = zero, hi3 = zero;
     for (int y = 0; y < n; y += 2) {
       const guint8 *row = base + y * row_stride + v;
       gint32 k0 = k[y], k1 = y + 1 < n ? k[y + 1] : 0;
@@ -245,24 +246,26 @@ combine_rows (const guint8 *base, gsize row_stride, const gint32 *k, int n,
                                     | (gint32) ((guint32) (k1 >> 15) << 16));
       __m128i ab_lo = _mm_unpacklo_epi8 (a, b);
       __m128i ab_hi = _mm_unpackhi_epi8 (a, b);
-      __m128i p[4] = {
-        _mm_unpacklo_epi8 (ab_lo, zero), _mm_unpackhi_epi8 (ab_lo, zero),
-        _mm_unpacklo_epi8 (ab_hi, zero), _mm_unpackhi_epi8 (ab_hi, zero),
-      };
-      for (int g = 0; g < 4; g++) {
-        lo[g] = _mm_add_epi32 (lo[g], _mm_madd_epi16 (p[g], klo));
-        hi[g] = _mm_add_epi32 (hi[g], _mm_madd_epi16 (p[g], khi));
-      }
+      __m128i p0 = _mm_unpacklo_epi8 (ab_lo, zero);
+      __m128i p1 = _mm_unpackhi_epi8 (ab_lo, zero);
+      __m128i p2 = _mm_unpacklo_epi8 (ab_hi, zero);
+      __m128i p3 = _mm_unpackhi_epi8 (ab_hi, zero);
+      lo0 = _mm_add_epi32 (lo0, _mm_madd_epi16 (p0, klo));
+      hi0 = _mm_add_epi32 (hi0, _mm_madd_epi16 (p0, khi));
+      lo1 = _mm_add_epi32 (lo1, _mm_madd_epi16 (p1, klo));
+      hi1 = _mm_add_epi32 (hi1, _mm_madd_epi16 (p1, khi));
+      lo2 = _mm_add_epi32 (lo2, _mm_madd_epi16 (p2, klo));
+      hi2 = _mm_add_epi32 (hi2, _mm_madd_epi16 (p2, khi));
+      lo3 = _mm_add_epi32 (lo3, _mm_madd_epi16 (p3, klo));
+      hi3 = _mm_add_epi32 (hi3, _mm_madd_epi16 (p3, khi));
     }
-    __m128i t[4];
-    for (int g = 0; g < 4; g++) {
-      t[g] = _mm_add_epi32 (_mm_add_epi32 (lo[g], half),
-                            _mm_slli_epi32 (hi[g], 15));
-      t[g] = _mm_srai_epi32 (t[g], PRECISION_BITS);
-    }
+#define FINISH(lo, hi) _mm_srai_epi32 (_mm_add_epi32 (_mm_add_epi32 (lo, half), \
+        _mm_slli_epi32 (hi, 15)), PRECISION_BITS)
     /* saturating packs clamp to 0..255 as clip8 does */
-    __m128i bytes = _mm_packus_epi16 (_mm_packs_epi32 (t[0], t[1]),
-                                      _mm_packs_epi32 (t[2], t[3]));
+    __m128i bytes = _mm_packus_epi16 (
+        _mm_packs_epi32 (FINISH (lo0, hi0), FINISH (lo1, hi1)),
+        _mm_packs_epi32 (FINISH (lo2, hi2), FINISH (lo3, hi3)));
+#undef FINISH
     _mm_storeu_si128 ((__m128i *) (out + v), bytes);
   }
 #endif
