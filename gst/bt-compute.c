@@ -8,6 +8,12 @@
  * machine is never oversubscribed, and a call's latency is its own work
  * plus, at worst, the work queued before it.
  *
+ * Inside that section, work OpenBLAS cannot spread well (the per-head
+ * attention products: tiny GEMMs run slower on 2 threads than on 1) is
+ * spread by bt_parallel_for over the same budget: persistent workers, one
+ * item per head, OpenBLAS set to one thread meanwhile. Still never more
+ * busy threads than the budget.
+ *
  * SPDX-License-Identifier: MIT
  */
 #include "bt-bf16.h"
@@ -17,6 +23,97 @@
 
 static GMutex compute_lock;
 static gint n_threads;
+
+/* ---- fork/join workers (used under the compute lock only) --------------- */
+
+typedef struct {
+  GMutex lock;
+  GCond wake, done;
+  guint generation;            /* bumped per job */
+  int n_workers;               /* threads started */
+  int wanted;                  /* workers taking part in this job */
+  int busy;                    /* workers still in this job */
+  BtParallelFn fn;
+  gpointer data;
+  int n_items;
+  gint next;                   /* atomic: next item to take */
+} Workers;
+
+static Workers workers;
+
+static void
+run_items (void)
+{
+  int i;
+  while ((i = g_atomic_int_add (&workers.next, 1)) < workers.n_items)
+    workers.fn (workers.data, i);
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  const int id = GPOINTER_TO_INT (data);
+  guint seen = 0;
+
+  g_mutex_lock (&workers.lock);
+  for (;;) {
+    while (workers.generation == seen)
+      g_cond_wait (&workers.wake, &workers.lock);
+    seen = workers.generation;
+    if (id >= workers.wanted)
+      continue;
+    g_mutex_unlock (&workers.lock);
+    run_items ();
+    g_mutex_lock (&workers.lock);
+    if (--workers.busy == 0)
+      g_cond_signal (&workers.done);
+  }
+  return NULL;
+}
+
+void
+bt_parallel_for (int n_items, BtParallelFn fn, gpointer data)
+{
+  const int budget = bt_get_num_threads ();
+  const int wanted = MIN (budget, n_items) - 1;
+
+  if (wanted <= 0) {
+    for (int i = 0; i < n_items; i++)
+      fn (data, i);
+    return;
+  }
+
+  g_mutex_lock (&workers.lock);
+  while (workers.n_workers < wanted) {
+    /* started once, then parked on the condition between jobs */
+    g_thread_unref (g_thread_new ("bt-compute", worker_main,
+                                  GINT_TO_POINTER (workers.n_workers)));
+    workers.n_workers++;
+  }
+  workers.fn = fn;
+  workers.data = data;
+  workers.n_items = n_items;
+  g_atomic_int_set (&workers.next, 0);
+  workers.wanted = wanted;
+  workers.busy = wanted;
+  workers.generation++;
+  g_cond_broadcast (&workers.wake);
+  g_mutex_unlock (&workers.lock);
+
+  run_items ();
+
+  g_mutex_lock (&workers.lock);
+  while (workers.busy > 0)
+    g_cond_wait (&workers.done, &workers.lock);
+  g_mutex_unlock (&workers.lock);
+}
+
+void
+bt_blas_single_thread (gboolean single)
+{
+  int budget = bt_get_num_threads ();
+  openblas_set_num_threads (single ? 1 : budget);
+}
 
 void
 bt_compute_lock (void)
@@ -47,5 +144,11 @@ int
 bt_get_num_threads (void)
 {
   int n = g_atomic_int_get (&n_threads);
-  return n > 0 ? n : openblas_get_num_threads ();
+  if (n > 0)
+    return n;
+  /* unset: OpenBLAS's own default (cores or OPENBLAS_NUM_THREADS), taken
+   * once, before anything switches OpenBLAS to one thread */
+  n = MAX (openblas_get_num_threads (), 1);
+  g_atomic_int_compare_and_exchange (&n_threads, 0, n);
+  return g_atomic_int_get (&n_threads);
 }

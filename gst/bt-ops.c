@@ -5,6 +5,7 @@
 #include "bt-ops.h"
 
 #include "bt-bf16.h"
+#include "bt-model.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -48,6 +49,26 @@ linear_bf16 (const float *x, int m, int ldx, const float *w, float *y,
   return FALSE;
 }
 
+/* Element-wise passes over many rows are spread over the compute budget. */
+#define PARALLEL_MIN_FLOATS (1 << 16)
+#define PARALLEL_CHUNKS 8
+
+typedef struct {
+  float *y;
+  int rows, n, ldy;
+  BtActivation act;
+} ActJob;
+
+static void
+activation_chunk (gpointer data, int chunk)
+{
+  const ActJob *j = data;
+  int r0 = j->rows * chunk / PARALLEL_CHUNKS;
+  int r1 = j->rows * (chunk + 1) / PARALLEL_CHUNKS;
+  for (int r = r0; r < r1; r++)
+    bt_activation (j->y + (gsize) r * j->ldy, j->n, j->act);
+}
+
 void
 bt_linear (const float *x, int m, int k, int ldx, const float *w,
            const float *b, int n, float *y, int ldy, BtActivation act)
@@ -74,8 +95,12 @@ bt_linear (const float *x, int m, int k, int ldx, const float *w,
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, ldx,
                w, k, beta, y, ldy);
   if (act != BT_ACT_NONE) {
-    for (int r = 0; r < m; r++)
-      bt_activation (y + (gsize) r * ldy, n, act);
+    ActJob job = { y, m, n, ldy, act };
+    if ((gsize) m * n >= PARALLEL_MIN_FLOATS && m >= PARALLEL_CHUNKS)
+      bt_parallel_for (PARALLEL_CHUNKS, activation_chunk, &job);
+    else
+      for (int r = 0; r < m; r++)
+        bt_activation (y + (gsize) r * ldy, n, act);
   }
 }
 
@@ -96,11 +121,11 @@ bt_linear_residual (const float *x, int m, int k, const float *w,
                w, k, 1.0f, y, n);
 }
 
-void
-bt_layer_norm (const float *src, float *dst, int rows, int width,
-               const float *weight, const float *bias, double eps)
+static void
+layer_norm_rows (const float *src, float *dst, int r0, int r1, int width,
+                 const float *weight, const float *bias, double eps)
 {
-  for (int r = 0; r < rows; r++) {
+  for (int r = r0; r < r1; r++) {
     const float *x = src + (gsize) r * width;
     float *y = dst + (gsize) r * width;
     /* Mean and variance in double: closer to the exact value than torch's
@@ -120,6 +145,34 @@ bt_layer_norm (const float *src, float *dst, int rows, int width,
     for (int i = 0; i < width; i++)
       y[i] = (x[i] - fmean) * rstd * weight[i] + bias[i];
   }
+}
+
+typedef struct {
+  const float *src;
+  float *dst;
+  int rows, width;
+  const float *weight, *bias;
+  double eps;
+} NormJob;
+
+static void
+layer_norm_chunk (gpointer data, int chunk)
+{
+  const NormJob *j = data;
+  layer_norm_rows (j->src, j->dst, j->rows * chunk / PARALLEL_CHUNKS,
+                   j->rows * (chunk + 1) / PARALLEL_CHUNKS, j->width,
+                   j->weight, j->bias, j->eps);
+}
+
+void
+bt_layer_norm (const float *src, float *dst, int rows, int width,
+               const float *weight, const float *bias, double eps)
+{
+  NormJob job = { src, dst, rows, width, weight, bias, eps };
+  if ((gsize) rows * width >= PARALLEL_MIN_FLOATS && rows >= PARALLEL_CHUNKS)
+    bt_parallel_for (PARALLEL_CHUNKS, layer_norm_chunk, &job);
+  else
+    layer_norm_rows (src, dst, 0, rows, width, weight, bias, eps);
 }
 
 void
@@ -148,29 +201,58 @@ bt_softmax_rows (float *x, int rows, int width)
   }
 }
 
+typedef struct {
+  const float *q, *k, *v;
+  int ldq, ldk, ldv, ldo;
+  int n_q, n_k, head_dim;
+  const float *mask_bias;
+  float *scratch, *out;
+  float scale;
+} AttnJob;
+
+static void
+attention_head (gpointer data, int h)
+{
+  const AttnJob *j = data;
+  const int n_q = j->n_q, n_k = j->n_k;
+  float *scores = j->scratch + (gsize) h * n_q * n_k;
+  const gsize off = (gsize) h * j->head_dim;
+
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n_q, n_k, j->head_dim,
+               j->scale, j->q + off, j->ldq, j->k + off, j->ldk, 0.0f, scores,
+               n_k);
+  if (j->mask_bias) {
+    for (int i = 0; i < n_q; i++) {
+      float *row = scores + (gsize) i * n_k;
+      for (int c = 0; c < n_k; c++)
+        row[c] += j->mask_bias[c];
+    }
+  }
+  bt_softmax_rows (scores, n_q, n_k);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_q, j->head_dim,
+               n_k, 1.0f, scores, n_k, j->v + off, j->ldv, 0.0f, j->out + off,
+               j->ldo);
+}
+
 void
 bt_attention (const float *q, int ldq, const float *k, int ldk,
               const float *v, int ldv, int n_q, int n_k, int heads,
               int head_dim, const float *mask_bias, float *scratch,
               float *out, int ldo)
 {
-  const float scale = 1.0f / sqrtf ((float) head_dim);
+  AttnJob job = { q, k, v, ldq, ldk, ldv, ldo, n_q, n_k, head_dim, mask_bias,
+                  scratch, out, 1.0f / sqrtf ((float) head_dim) };
 
-  for (int h = 0; h < heads; h++) {
-    float *scores = scratch + (gsize) h * n_q * n_k;
-    const gsize off = (gsize) h * head_dim;
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n_q, n_k, head_dim,
-                 scale, q + off, ldq, k + off, ldk, 0.0f, scores, n_k);
-    if (mask_bias) {
-      for (int i = 0; i < n_q; i++) {
-        float *row = scores + (gsize) i * n_k;
-        for (int j = 0; j < n_k; j++)
-          row[j] += mask_bias[j];
-      }
-    }
-    bt_softmax_rows (scores, n_q, n_k);
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_q, head_dim, n_k,
-                 1.0f, scores, n_k, v + off, ldv, 0.0f, out + off, ldo);
+  /* The per-head products are too small for OpenBLAS's threads: one head
+   * per thread of the budget instead, each on a one-thread OpenBLAS. */
+  if (heads > 1 && bt_get_num_threads () > 1
+      && (gsize) n_q * n_k * head_dim >= PARALLEL_MIN_FLOATS) {
+    bt_blas_single_thread (TRUE);
+    bt_parallel_for (heads, attention_head, &job);
+    bt_blas_single_thread (FALSE);
+  } else {
+    for (int h = 0; h < heads; h++)
+      attention_head (&job, h);
   }
 }
 

@@ -396,6 +396,24 @@ random_checks (const char *hub_name, BtHeads heads, int n_texts)
        i++)
     g_assert_true (isfinite (img->bridge[i]));
 
+  /* one thread vs the whole budget (heads and element-wise passes spread
+   * over workers): the same features up to summation order */
+  if (bt_get_num_threads () > 1) {
+    int budget = bt_get_num_threads ();
+    bt_set_num_threads (1);
+    BtImageFeatures *one = bt_context_encode_image (ctx, pixels, size, size,
+                                                    FALSE, &error);
+    g_assert_no_error (error);
+    bt_set_num_threads (budget);
+    double max_abs = 0.0;
+    gsize n_bridge = (gsize) cfg.num_hidden_layers * img->n_tokens * h;
+    for (gsize i = 0; i < n_bridge; i++)
+      max_abs = MAX (max_abs, fabs (img->bridge[i]));
+    compare ("1 thread vs budget", one->bridge, img->bridge, n_bridge,
+             1e-5 * MAX (1.0, max_abs));
+    bt_image_features_unref (one);
+  }
+
   BtTextFeatures *texts[4];
   const gint64 ids[2][9] = {
     { 0, 100, 2000, 300, 40, 5000, 600, 7000, 2 },
