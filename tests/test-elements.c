@@ -984,6 +984,90 @@ test_matcher_queries_change (void)
   gst_harness_teardown (hr);
 }
 
+/* Pops the bridgetower-match messages: counts "start" and "stop", and
+ * gives the last stop's fields. */
+static void
+pop_matches (GstBus *bus, guint *starts, guint *stops, guint64 *stop_time,
+    gdouble *peak)
+{
+  GstMessage *msg;
+
+  *starts = *stops = 0;
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+
+    if (gst_structure_has_name (s, "bridgetower-match")) {
+      if (g_str_equal (gst_structure_get_string (s, "event"), "start")) {
+        (*starts)++;
+      } else {
+        (*stops)++;
+        g_assert_true (gst_structure_get_uint64 (s, "stop", stop_time));
+        g_assert_true (gst_structure_get_double (s, "peak", peak));
+      }
+    }
+    gst_message_unref (msg);
+  }
+}
+
+/* The same frame again and again has a fixed score s; thresholds around s
+ * drive the match state: hysteresis keeps a match the threshold alone would
+ * end, min-duration delays the start report. */
+static void
+test_matcher_hysteresis (void)
+{
+  GstHarness *hr = chain_harness (itm_dir, NULL, "mode=itm queries=\"a cat\" "
+      "hysteresis=0.05");
+  GstElement *match = matcher_of (hr);
+  GstBus *bus = gst_bus_new ();
+  GstBtScoresMeta *smeta;
+  GstBuffer *out;
+  guint starts, stops;
+  guint64 stop_time = 0;
+  gdouble peak = 0, s;
+
+  gst_element_set_bus (hr->element, bus);
+  g_object_set (match, "threshold", 1.0, NULL);
+  out = gst_harness_push_and_pull (hr, timed_frame (0, 77));
+  smeta = gst_buffer_get_bt_scores_meta (out);
+  s = smeta->scores[0].score;
+  g_assert_false (smeta->scores[0].matched);
+  gst_buffer_unref (out);
+
+  /* below s: the match starts, reported once min-duration (2 frames) has
+   * passed, at frame 3 (pts 3 frames - pts 1 frame) */
+  g_object_set (match, "threshold", s - 0.01, "min-duration",
+      (guint64) (2 * (GST_SECOND / 30)), NULL);
+  for (guint i = 1; i < 3; i++)
+    gst_buffer_unref (gst_harness_push_and_pull (hr, timed_frame (i, 77)));
+  pop_matches (bus, &starts, &stops, &stop_time, &peak);
+  g_assert_cmpuint (starts, ==, 0);
+  gst_buffer_unref (gst_harness_push_and_pull (hr, timed_frame (3, 77)));
+  pop_matches (bus, &starts, &stops, &stop_time, &peak);
+  g_assert_cmpuint (starts, ==, 1);
+
+  /* threshold just above s: hysteresis keeps the match */
+  g_object_set (match, "threshold", s + 0.02, NULL);
+  out = gst_harness_push_and_pull (hr, timed_frame (4, 77));
+  g_assert_true (gst_buffer_get_bt_scores_meta (out)->scores[0].matched);
+  gst_buffer_unref (out);
+  pop_matches (bus, &starts, &stops, &stop_time, &peak);
+  g_assert_cmpuint (stops, ==, 0);
+
+  /* without hysteresis it ends at this frame's pts, with peak s */
+  g_object_set (match, "hysteresis", 0.0, NULL);
+  out = gst_harness_push_and_pull (hr, timed_frame (5, 77));
+  g_assert_false (gst_buffer_get_bt_scores_meta (out)->scores[0].matched);
+  gst_buffer_unref (out);
+  pop_matches (bus, &starts, &stops, &stop_time, &peak);
+  g_assert_cmpuint (stops, ==, 1);
+  g_assert_cmpuint (stop_time, ==, 5 * (GST_SECOND / 30));
+  g_assert_cmpfloat (fabs (peak - s), <=, 1e-6);
+
+  gst_object_unref (match);
+  release_bus (hr->element, bus);
+  gst_harness_teardown (hr);
+}
+
 /* queries-file with per-query thresholds; messages on the bus. */
 static void
 test_matcher_file_and_messages (void)
@@ -1188,6 +1272,7 @@ main (int argc, char **argv)
   g_test_add_func ("/btmatcher/auto", test_matcher_auto);
   g_test_add_func ("/btmatcher/filter", test_matcher_filter);
   g_test_add_func ("/btmatcher/queries-change", test_matcher_queries_change);
+  g_test_add_func ("/btmatcher/hysteresis", test_matcher_hysteresis);
   g_test_add_func ("/btmatcher/file-and-messages",
       test_matcher_file_and_messages);
   g_test_add_func ("/btmatcher/bad-queries", test_matcher_bad_queries);
