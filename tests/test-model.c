@@ -316,6 +316,128 @@ test_no_allocations (void)
   bt_model_unref (m);
 }
 
+/* encode_query tokenizes like the processor: the golden single case's text
+ * gives its input_ids' length and, matched with its image, its logits. */
+static void
+test_encode_query (void)
+{
+  JsonArray *cases = json_object_get_array_member (manifest_root, "cases");
+  JsonObject *c = json_array_get_object_element (cases, 0);
+  g_assert_cmpstr (json_object_get_string_member (c, "model"), ==,
+                   "itm_add_t3v3c2");
+  CaseInputs ci;
+  case_inputs (c, &ci);
+  const char *text = json_array_get_string_element (
+      json_object_get_array_member (c, "texts"), 0);
+  JsonObject *out_keys = json_object_get_object_member (c, "output_keys");
+  BtModel *m = load_model ("itm_add_t3v3c2");
+  BtContext *ctx = bt_context_new (m);
+  GError *error = NULL;
+
+  BtTextFeatures *t = bt_context_encode_query (ctx, text, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bt_text_features_get_n_tokens (t), ==, ci.in.seq_len);
+  BtImageFeatures *img = bt_context_encode_image (ctx, ci.in.pixel_values,
+                                                  ci.in.height, ci.in.width,
+                                                  FALSE, &error);
+  float logits[2];
+  g_assert_true (bt_context_match (ctx, img, &t, 1, logits, &error));
+  compare ("encode_query + match", logits,
+           expected_tensor (ci.st, out_keys, "logits")->data, 2, 1e-4);
+
+  /* a text longer than the tokenizer's model_max_length is truncated */
+  GString *longer = g_string_new (NULL);
+  for (int i = 0; i < 100; i++)
+    g_string_append (longer, "a cat ");
+  BtTextFeatures *lt = bt_context_encode_query (ctx, longer->str, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bt_text_features_get_n_tokens (lt), ==,
+                   bt_tokenizer_model_max_length (bt_model_get_tokenizer (m)));
+  g_string_free (longer, TRUE);
+
+  bt_text_features_unref (lt);
+  bt_text_features_unref (t);
+  bt_image_features_unref (img);
+  bt_context_free (ctx);
+  bt_model_unref (m);
+  bt_safetensors_free (ci.st);
+}
+
+/* Two threads, each with its own context on one shared model, give the
+ * numbers one thread gives (the compute lock serialises the BLAS work). */
+typedef struct {
+  BtModel *model;
+  const float *pixels;
+  int size;
+  float logits[2];
+} ThreadRun;
+
+static gpointer
+thread_run (gpointer data)
+{
+  ThreadRun *r = data;
+  BtContext *ctx = bt_context_new (r->model);
+  const gint64 ids[5] = { 0, 50, 60, 70, 2 };
+  for (int i = 0; i < 20; i++) {
+    BtImageFeatures *img = bt_context_encode_image (ctx, r->pixels, r->size,
+                                                    r->size, FALSE, NULL);
+    BtTextFeatures *txt = bt_context_encode_text (ctx, ids, NULL, 5, NULL);
+    bt_context_match (ctx, img, &txt, 1, r->logits, NULL);
+    bt_image_features_unref (img);
+    bt_text_features_unref (txt);
+  }
+  bt_context_free (ctx);
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  BtModel *m = load_model ("itm_add_t3v3c2");
+  const int size = bt_model_get_config (m)->vision.image_size;
+  float *pixels = g_new (float, 3 * size * size);
+  for (int i = 0; i < 3 * size * size; i++)
+    pixels[i] = cosf ((float) i);
+
+  ThreadRun ref = { m, pixels, size, { 0 } };
+  thread_run (&ref);
+  ThreadRun runs[2] = { ref, ref };
+  GThread *threads[2];
+  for (int i = 0; i < 2; i++)
+    threads[i] = g_thread_new ("run", thread_run, &runs[i]);
+  for (int i = 0; i < 2; i++) {
+    g_thread_join (threads[i]);
+    compare ("thread vs alone", runs[i].logits, ref.logits, 2, 1e-6);
+  }
+  g_free (pixels);
+  bt_model_unref (m);
+}
+
+/* One model per folder and precision, whatever the path's spelling. */
+static void
+test_model_cache (void)
+{
+  g_autofree char *dir = golden_path ("models/itm_add_t3v3c2");
+  g_autofree char *other = g_build_filename (dir, ".", NULL);
+  GError *error = NULL;
+  BtModel *a = bt_model_cache_acquire (dir, BT_PRECISION_FP32, &error);
+  g_assert_no_error (error);
+  BtModel *b = bt_model_cache_acquire (other, BT_PRECISION_FP32, &error);
+  g_assert_true (a == b);
+  bt_model_unref (b);
+  BtContext *ctx = bt_context_new (a);
+  bt_model_unref (a);
+  /* the context keeps it alive */
+  g_assert_cmpint (bt_model_get_config (bt_context_get_model (ctx))
+                   ->hidden_size, ==, 48);
+  bt_context_free (ctx);
+
+  g_autofree char *missing = golden_path ("models/no_such_model");
+  g_assert_null (bt_model_cache_acquire (missing, BT_PRECISION_FP32, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_IO);
+  g_clear_error (&error);
+}
+
 static void
 test_rejected_configs (void)
 {
@@ -525,6 +647,9 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/model/no-allocations", test_no_allocations);
   g_test_add_func ("/model/rejected-configs", test_rejected_configs);
+  g_test_add_func ("/model/encode-query", test_encode_query);
+  g_test_add_func ("/model/threads", test_threads);
+  g_test_add_func ("/model/cache", test_model_cache);
   g_test_add_func ("/model/image-size-mismatch", test_image_size_mismatch);
   g_test_add_func ("/model/random/base", test_random_base);
   g_test_add_func ("/model/random/large", test_random_large);
