@@ -10,10 +10,33 @@
 #include "bt-bf16.h"
 #include "bt-model-private.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 typedef struct {
   BtModel *model;
   GError *error;
 } Converter;
+
+/* The forward pass no longer reads a converted float32 weight. Where it is
+ * mapped from the checkpoint file, the kernel may drop its pages from our
+ * resident set now (the contents stay: they fault back in if read), so a
+ * bf16 model holds its bf16 weights, not both copies. Anonymous memory
+ * (random weights, pytorch_model.bin) has nowhere to go without swap: there
+ * this changes nothing. */
+static void
+release_pages (const float *w, gsize bytes)
+{
+#ifdef MADV_PAGEOUT
+  const guintptr page = (guintptr) sysconf (_SC_PAGESIZE);
+  guintptr start = ((guintptr) w + page - 1) / page * page;
+  guintptr end = ((guintptr) w + bytes) / page * page;
+  if (end > start)
+    madvise ((void *) start, end - start, MADV_PAGEOUT);
+#else
+  (void) w, (void) bytes;
+#endif
+}
 
 static void
 convert (Converter *cv, const float *w, const float *b, int out, int in)
@@ -27,6 +50,8 @@ convert (Converter *cv, const float *w, const float *b, int out, int in)
   g_hash_table_insert (m->bf16, (gpointer) w, l);
   m->bf16_bytes += bt_bf16_linear_get_weight_bytes (l);
   bt_bf16_registry_add (w, l);
+  if (m->ckpt)
+    release_pages (w, (gsize) out * in * sizeof (float));
 }
 
 static void
