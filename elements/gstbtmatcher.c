@@ -294,7 +294,7 @@ gst_bt_matcher_apply_queries (GstBtMatcher *self, GPtrArray *entries,
     for (guint j = 0; j < self->states->len; j++) {
       QueryState *old = g_ptr_array_index (self->states, j);
 
-      if (old && g_str_equal (old->text, entry->text)) {
+      if (g_str_equal (old->text, entry->text)) {
         state = g_ptr_array_steal_index (self->states, j);
         break;
       }
@@ -676,8 +676,10 @@ gst_bt_matcher_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
         ("%s", error->message));
     return GST_FLOW_ERROR;
   }
-  if (self->states->len == 0)
+  if (self->states->len == 0) {
+    self->last_match = FALSE;
     goto decide;
+  }
   if (!gst_bt_matcher_encode_queries (self, &error)
       || !gst_bt_matcher_score (self, fmeta->features, &error)) {
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
@@ -979,9 +981,10 @@ gst_bt_matcher_class_init (GstBtMatcherClass *klass)
           rw_ready));
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model folder",
-          "Optional: load this model folder at start and encode the queries "
-          "then. Unset (default): the model comes with the first frame's "
-          "features from btencoder.", NULL, rw_ready));
+          "Optional: load this model folder (fp32) at start and encode the "
+          "queries then. Unset (default): the model comes with the first "
+          "frame's features from btencoder, which win if they differ.", NULL,
+          rw_ready));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
