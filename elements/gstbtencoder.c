@@ -58,6 +58,7 @@ struct _GstBtEncoder
   guint64 frame;               /* buffers seen since start */
   guint64 next_due;            /* the first buffer index due for encoding */
   gboolean seen_tensor;
+  gint asked;                  /* atomic: btpreprocess queried us */
 };
 
 G_DEFINE_TYPE (GstBtEncoder, gst_bt_encoder, GST_TYPE_BASE_TRANSFORM);
@@ -127,6 +128,7 @@ gst_bt_encoder_start (GstBaseTransform *trans)
   self->frame = 0;
   self->next_due = 0;
   self->seen_tensor = FALSE;
+  g_atomic_int_set (&self->asked, FALSE);
   GST_INFO_OBJECT (self, "model %s loaded, heads 0x%x", path,
       bt_model_get_heads (self->model));
   return TRUE;
@@ -159,6 +161,7 @@ gst_bt_encoder_query (GstBaseTransform *trans, GstPadDirection direction,
     gst_bt_image_config_query_set (query,
         bt_model_get_image_config (self->model),
         bt_model_get_path (self->model), interval);
+    g_atomic_int_set (&self->asked, TRUE);
     return TRUE;
   }
   return GST_BASE_TRANSFORM_CLASS (gst_bt_encoder_parent_class)->query (trans,
@@ -254,10 +257,11 @@ gst_bt_encoder_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   GST_OBJECT_UNLOCK (self);
 
   tmeta = gst_buffer_get_bt_tensor_meta (buf);
-  /* btpreprocess skips the frames it expects us to skip; when buffers were
-   * dropped between us (a leaky queue) or QoS moved our schedule, the due
-   * encode waits for the next frame it processed */
-  if (!tmeta && (self->seen_tensor || frame < 2 * (guint64) interval))
+  /* btpreprocess (known to be upstream once it asked for our settings or
+   * sent a tensor) skips the frames it expects us to skip; when buffers
+   * were dropped between us (a leaky queue) or QoS moved our schedule, the
+   * due encode waits for the next frame it processed */
+  if (!tmeta && (self->seen_tensor || g_atomic_int_get (&self->asked)))
     return GST_FLOW_OK;
   if (!tmeta) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,

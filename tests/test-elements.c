@@ -614,11 +614,7 @@ test_encoder_needs_preprocess (void)
 
   gst_element_set_bus (hr->element, bus);
   gst_harness_set_src_caps (hr, video_caps ("RGB", 40, 30, NULL));
-  /* the first 2 x interval buffers may lack tensors (a leaky queue between
-   * the two elements may have dropped the one btpreprocess processed) */
-  for (guint i = 0; i < 2; i++)
-    gst_buffer_unref (gst_harness_push_and_pull (hr, timed_frame (i, 0)));
-  g_assert_cmpint (gst_harness_push (hr, timed_frame (2, 0)), ==,
+  g_assert_cmpint (gst_harness_push (hr, timed_frame (0, 0)), ==,
       GST_FLOW_ERROR);
   text = pop_error (bus);
   g_assert_nonnull (text);

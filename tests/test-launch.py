@@ -99,7 +99,7 @@ def test_errors():
                   "btencoder", "model=/nonexistent/model", "!", "fakesink")
     assert proc.returncode != 0
     assert "/nonexistent/model" in proc.stdout + proc.stderr, proc.stderr
-    proc = launch("videotestsrc", "num-buffers=3", "!", "btencoder",
+    proc = launch("videotestsrc", "num-buffers=1", "!", "btencoder",
                   "model=" + MODEL, "!", "fakesink")
     assert proc.returncode != 0
     assert "btpreprocess" in proc.stdout + proc.stderr, proc.stderr
