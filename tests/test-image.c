@@ -358,17 +358,24 @@ test_image_processor_config (gconstpointer data)
 
 /* ---- the processor inputs of the golden model cases -------------------- */
 
+/* Every case of the manifest, in `folder` (NULL: the case's own model), or
+ * only the cases of `only_model` when given. */
 static void
-test_model_inputs (void)
+check_model_inputs (const char *folder, const char *only_model)
 {
   JsonArray *cases = json_object_get_array_member (manifest (), "cases");
   g_autoptr (GRegex) divisor_re =
       g_regex_new ("'size_divisor': (\\d+)", 0, 0, NULL);
+  int n_checked = 0;
 
-  g_assert_cmpint (json_array_get_length (cases), >, 0);
   for (guint c = 0; c < json_array_get_length (cases); c++) {
     JsonObject *kase = json_array_get_object_element (cases, c);
     const char *model = json_object_get_string_member (kase, "model");
+    if (only_model && strcmp (model, only_model) != 0)
+      continue;
+    n_checked++;
+    if (folder)
+      model = folder;
     const char *call = json_object_get_string_member (kase, "processor_call");
     JsonObject *keys = json_object_get_object_member (kase, "input_keys");
     JsonArray *images = json_object_get_array_member (kase, "images");
@@ -410,6 +417,29 @@ test_model_inputs (void)
                                                           "pixel_mask")));
     for (int i = 0; i < n; i++)
       image_clear (&imgs[i]);
+  }
+  g_assert_cmpint (n_checked, >, 0);
+}
+
+static void
+test_model_inputs (void)
+{
+  check_model_inputs (NULL, NULL);
+}
+
+/* The folders laid out as the hub publishes them give the same inputs. */
+static void
+test_hubstyle_inputs (void)
+{
+  JsonObject *folders = json_object_get_object_member (manifest (),
+                                                       "hubstyle_folders");
+  g_autoptr (GList) names = json_object_get_members (folders);
+
+  g_assert_nonnull (names);
+  for (GList *l = names; l; l = l->next) {
+    JsonObject *f = json_object_get_object_member (folders, l->data);
+    check_model_inputs (l->data,
+                        json_object_get_string_member (f, "same_outputs_as"));
   }
 }
 
@@ -907,6 +937,7 @@ main (int argc, char **argv)
                           test_image_processor_config);
   }
   g_test_add_func ("/image/golden/model-inputs", test_model_inputs);
+  g_test_add_func ("/image/golden/hubstyle-inputs", test_hubstyle_inputs);
   g_test_add_func ("/image/processor/294-padding", test_294_padding);
   g_test_add_func ("/image/processor/one-pixel", test_one_pixel);
   g_test_add_func ("/image/processor/stride", test_stride);
