@@ -284,6 +284,24 @@ bt_context_encode_text (BtContext *ctx, const gint64 *input_ids,
   return f;
 }
 
+gboolean
+bt_context_encode_texts (BtContext *ctx, const gint64 *const *input_ids,
+                         const gint64 *const *attention_masks,
+                         const int *n_tokens, int n, BtTextFeatures **out,
+                         GError **error)
+{
+  g_return_val_if_fail (ctx && input_ids && n_tokens && out, FALSE);
+  if (n < 1) {
+    g_set_error (error, BT_ERROR, BT_ERROR_INPUT, "no text to encode");
+    return FALSE;
+  }
+  bt_compute_lock ();
+  gboolean ok = bt_text_encode_many (ctx, input_ids, attention_masks,
+                                     n_tokens, n, out, NULL, NULL, error);
+  bt_compute_unlock ();
+  return ok;
+}
+
 BtTextFeatures *
 bt_context_encode_query (BtContext *ctx, const char *text, GError **error)
 {

@@ -170,25 +170,55 @@ bt_cross_prepare_image (BtContext *ctx, BtImageFeatures *f)
              tl->crossattention.value.b, h, f->l0_enc_v, 0, BT_ACT_NONE);
 }
 
-/* The text-only part of cross-modal layer 0 for one text. */
+/* Copies each text's rows of `src` to its features' float array at
+ * `member`. */
+static void
+scatter_rows (BtTextFeatures *const *f, int n, const BtSeg *seg,
+              const float *src, int h, gsize member)
+{
+  for (int i = 0; i < n; i++)
+    memcpy (G_STRUCT_MEMBER (float *, f[i], member),
+            src + (gsize) seg[i].off * h, sizeof (float) * seg[i].len * h);
+}
+
+/* The text-only part of cross-modal layer 0 for `n` texts, rows stacked. */
 void
-bt_cross_prepare_text (BtContext *ctx, BtTextFeatures *f)
+bt_cross_prepare_texts (BtContext *ctx, BtTextFeatures *const *f, int n)
 {
   const BtModel *m = ctx->model;
   const BtTextConfig *tc = &m->config.text;
-  const int h = m->config.hidden_size, n = f->n_tokens;
+  const int h = m->config.hidden_size;
   const BtLayerW *tl = &m->cross.text_layers[0];
   const BtLayerW *il = &m->cross.image_layers[0];
-  const BtSeg seg = { 0, n };
+
+  BtSeg *seg = bt_context_segments (ctx, BT_SEGS_TEXT, n);
+  int rows = 0;
+  for (int i = 0; i < n; i++) {
+    seg[i] = (BtSeg) { rows, f[i]->n_tokens };
+    rows += f[i]->n_tokens;
+  }
+  float *in = bt_context_buffer (ctx, BT_WS_TEXT_IN, (gsize) rows * h);
+  float *mask = bt_context_buffer (ctx, BT_WS_TEXT_MASK, rows);
+  float *self = bt_context_buffer (ctx, BT_WS_IMAGE_IN, (gsize) rows * h);
+  float *proj = bt_context_buffer (ctx, BT_WS_IMAGE_OUT, (gsize) rows * h);
+  for (int i = 0; i < n; i++) {
+    memcpy (in + (gsize) seg[i].off * h, f[i]->input0,
+            sizeof (float) * seg[i].len * h);
+    memcpy (mask + seg[i].off, f[i]->mask_bias, sizeof (float) * seg[i].len);
+  }
 
   bt_bert_attention (ctx, &tl->attention, h, tc->num_attention_heads,
-                     tc->layer_norm_eps, f->input0, n, &seg, FALSE,
-                     f->input0, &seg, 1, f->mask_bias, NULL, NULL, NULL,
-                     f->l0_self);
-  bt_linear (f->l0_self, n, h, 0, tl->crossattention.query.w,
-             tl->crossattention.query.b, h, f->l0_cross_q, 0, BT_ACT_NONE);
-  bt_linear (f->input0, n, h, 0, il->crossattention.key.w,
-             il->crossattention.key.b, h, f->l0_enc_k, 0, BT_ACT_NONE);
-  bt_linear (f->input0, n, h, 0, il->crossattention.value.w,
-             il->crossattention.value.b, h, f->l0_enc_v, 0, BT_ACT_NONE);
+                     tc->layer_norm_eps, in, rows, seg, FALSE, in, seg, n,
+                     mask, NULL, NULL, NULL, self);
+  scatter_rows (f, n, seg, self, h, G_STRUCT_OFFSET (BtTextFeatures, l0_self));
+  bt_linear (self, rows, h, 0, tl->crossattention.query.w,
+             tl->crossattention.query.b, h, proj, 0, BT_ACT_NONE);
+  scatter_rows (f, n, seg, proj, h,
+                G_STRUCT_OFFSET (BtTextFeatures, l0_cross_q));
+  bt_linear (in, rows, h, 0, il->crossattention.key.w,
+             il->crossattention.key.b, h, proj, 0, BT_ACT_NONE);
+  scatter_rows (f, n, seg, proj, h, G_STRUCT_OFFSET (BtTextFeatures, l0_enc_k));
+  bt_linear (in, rows, h, 0, il->crossattention.value.w,
+             il->crossattention.value.b, h, proj, 0, BT_ACT_NONE);
+  scatter_rows (f, n, seg, proj, h, G_STRUCT_OFFSET (BtTextFeatures, l0_enc_v));
 }

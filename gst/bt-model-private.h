@@ -281,6 +281,14 @@ BtImageFeatures *bt_vision_encode (BtContext *ctx, const float *pixels,
                                    BtHiddenSink sink, gpointer sink_data,
                                    GError **error);
 
+/* `n` texts at once, rows stacked; fills out[0 .. n-1]. The sink gets the
+ * stacked rows (the forward pass encodes one text at a time). */
+gboolean bt_text_encode_many (BtContext *ctx, const gint64 *const *input_ids,
+                              const gint64 *const *attention_masks,
+                              const int *n_tokens, int n, BtTextFeatures **out,
+                              BtHiddenSink sink, gpointer sink_data,
+                              GError **error);
+
 BtTextFeatures *bt_text_encode (BtContext *ctx, const gint64 *input_ids,
                                 const gint64 *attention_mask, int n_tokens,
                                 BtHiddenSink sink, gpointer sink_data,
@@ -300,7 +308,8 @@ void bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
 
 /* Computes the l0_* parts of freshly encoded features. */
 void bt_cross_prepare_image (BtContext *ctx, BtImageFeatures *f);
-void bt_cross_prepare_text (BtContext *ctx, BtTextFeatures *f);
+void bt_cross_prepare_texts (BtContext *ctx, BtTextFeatures *const *f,
+                             int n);
 
 /* Features from the model's pool. */
 BtImageFeatures *bt_image_features_acquire (BtModel *model, int n_tokens);

@@ -108,6 +108,15 @@ BtImageFeatures *bt_context_encode_image (BtContext *ctx,
 BtTextFeatures *bt_context_encode_text (BtContext *ctx, const gint64 *input_ids,
                                         const gint64 *attention_mask,
                                         int n_tokens, GError **error);
+/* Encodes `n` texts in one pass (their rows stacked in every product:
+ * much faster than one by one for short queries). Text i has n_tokens[i]
+ * ids; `attention_masks` may be NULL (all ones). Fills out[0 .. n-1] with
+ * new references; on error none is returned. */
+gboolean bt_context_encode_texts (BtContext *ctx,
+                                  const gint64 *const *input_ids,
+                                  const gint64 *const *attention_masks,
+                                  const int *n_tokens, int n,
+                                  BtTextFeatures **out, GError **error);
 /* Tokenizes with the model's tokenizer (<s> ... </s>, truncated to the
  * tokenizer's model_max_length), then encodes. */
 BtTextFeatures *bt_context_encode_query (BtContext *ctx, const char *text,

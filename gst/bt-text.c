@@ -63,53 +63,88 @@ text_bridge (const BtModel *m, const float *x, int n, float *out)
   }
 }
 
-BtTextFeatures *
-bt_text_encode (BtContext *ctx, const gint64 *input_ids,
-                const gint64 *attention_mask, int n_tokens,
-                BtHiddenSink sink, gpointer sink_data, GError **error)
+gboolean
+bt_text_encode_many (BtContext *ctx, const gint64 *const *input_ids,
+                     const gint64 *const *attention_masks,
+                     const int *n_tokens, int n, BtTextFeatures **out,
+                     BtHiddenSink sink, gpointer sink_data, GError **error)
 {
   BtModel *m = ctx->model;
   const BtTextConfig *tc = &m->config.text;
   const int th = tc->hidden_size, h = m->config.hidden_size;
 
-  if (n_tokens < 1) {
-    g_set_error (error, BT_ERROR, BT_ERROR_INPUT,
-                 "a text needs at least one token");
-    return NULL;
+  BtSeg *seg = bt_context_segments (ctx, BT_SEGS_TEXT, n);
+  int rows = 0;
+  for (int i = 0; i < n; i++) {
+    if (n_tokens[i] < 1 || !input_ids[i]) {
+      g_set_error (error, BT_ERROR, BT_ERROR_INPUT,
+                   "text %d: a text needs at least one token", i);
+      return FALSE;
+    }
+    seg[i] = (BtSeg) { rows, n_tokens[i] };
+    rows += n_tokens[i];
   }
 
-  float *x = bt_context_buffer (ctx, BT_WS_STREAM, (gsize) n_tokens * th);
-  if (!text_embed (ctx, input_ids, n_tokens, x, error))
-    return NULL;
+  float *x = bt_context_buffer (ctx, BT_WS_STREAM, (gsize) rows * th);
+  float *mask = bt_context_buffer (ctx, BT_WS_TEXT_MASK, rows);
+  for (int i = 0; i < n; i++) {
+    if (!text_embed (ctx, input_ids[i], seg[i].len,
+                     x + (gsize) seg[i].off * th, error))
+      return FALSE;
+    const gint64 *am = attention_masks ? attention_masks[i] : NULL;
+    for (int t = 0; t < seg[i].len; t++)
+      mask[seg[i].off + t] = (1.0f - (float) (am ? am[t] : 1)) * -FLT_MAX;
+  }
   if (sink)
-    sink (sink_data, "text", 0, 0, x, n_tokens, th);
+    sink (sink_data, "text", 0, 0, x, rows, th);
 
-  BtTextFeatures *f = bt_text_features_acquire (m, n_tokens);
-  for (int t = 0; t < n_tokens; t++) {
-    gint64 mask = attention_mask ? attention_mask[t] : 1;
-    f->mask_bias[t] = (1.0f - (float) mask) * -FLT_MAX;
+  for (int i = 0; i < n; i++) {
+    out[i] = bt_text_features_acquire (m, seg[i].len);
+    memcpy (out[i]->mask_bias, mask + seg[i].off,
+            sizeof (float) * seg[i].len);
   }
 
-  const BtSeg seg = { 0, n_tokens };
-  for (int i = 0; i < m->n_text_layers; i++) {
-    bt_bert_layer (ctx, &m->text.layers[i], th, tc->num_attention_heads,
-                   tc->intermediate_size, tc->layer_norm_eps, x, &seg, 1,
-                   f->mask_bias, NULL, NULL, NULL, NULL, FALSE, x);
+  /* every text's rows stacked: one GEMM per weight for all of them */
+  float *bridge = bt_context_buffer (ctx, BT_WS_TEXT_OUT, (gsize) rows * h);
+  for (int l = 0; l < m->n_text_layers; l++) {
+    bt_bert_layer (ctx, &m->text.layers[l], th, tc->num_attention_heads,
+                   tc->intermediate_size, tc->layer_norm_eps, x, seg, n,
+                   mask, NULL, NULL, NULL, NULL, FALSE, x);
     if (sink)
-      sink (sink_data, "text", i + 1, 0, x, n_tokens, th);
-    int k = i - (m->split - 1);
+      sink (sink_data, "text", l + 1, 0, x, rows, th);
+    int k = l - (m->split - 1);
     if (k < 0)
       continue;
-    float *bridge = f->bridge + (gsize) k * n_tokens * h;
-    text_bridge (m, x, n_tokens, bridge);
-    if (k == 0)
-      bt_layer_norm (bridge, f->input0, n_tokens, h, m->cross.text_norm.w,
-                     m->cross.text_norm.b, m->config.layer_norm_eps);
+    text_bridge (m, x, rows, bridge);
+    for (int i = 0; i < n; i++) {
+      float *dst = out[i]->bridge + (gsize) k * seg[i].len * h;
+      memcpy (dst, bridge + (gsize) seg[i].off * h,
+              sizeof (float) * seg[i].len * h);
+      if (k == 0)
+        bt_layer_norm (dst, out[i]->input0, seg[i].len, h,
+                       m->cross.text_norm.w, m->cross.text_norm.b,
+                       m->config.layer_norm_eps);
+    }
   }
 
-  bt_cross_prepare_text (ctx, f);
-  if (m->heads & BT_HEAD_ITC)
-    bt_heads_itc_unimodal (&m->head.itc_text, x, th,
-                           m->config.contrastive_hidden_size, f->itc);
+  if (m->heads & BT_HEAD_ITC) {
+    for (int i = 0; i < n; i++)
+      bt_heads_itc_unimodal (&m->head.itc_text, x + (gsize) seg[i].off * th,
+                             th, m->config.contrastive_hidden_size,
+                             out[i]->itc);
+  }
+  bt_cross_prepare_texts (ctx, out, n);
+  return TRUE;
+}
+
+BtTextFeatures *
+bt_text_encode (BtContext *ctx, const gint64 *input_ids,
+                const gint64 *attention_mask, int n_tokens,
+                BtHiddenSink sink, gpointer sink_data, GError **error)
+{
+  BtTextFeatures *f = NULL;
+  if (!bt_text_encode_many (ctx, &input_ids, &attention_mask, &n_tokens, 1,
+                            &f, sink, sink_data, error))
+    return NULL;
   return f;
 }

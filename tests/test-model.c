@@ -231,6 +231,26 @@ test_video_api_case (gconstpointer data)
       g_autofree char *what1 = g_strdup_printf ("match[%d] alone", b);
       compare (what1, logits, w + 2 * b, 2, 1e-4);
     }
+    /* the texts encoded together, rows stacked through the text tower */
+    const gint64 *ids[8], *masks[8];
+    int lens[8];
+    BtTextFeatures *together[8];
+    for (int b = 0; b < b_n; b++) {
+      ids[b] = ci.in.input_ids + b * len;
+      masks[b] = ci.in.attention_mask + b * len;
+      lens[b] = len;
+    }
+    g_assert_true (bt_context_encode_texts (ctx, ids, masks, lens, b_n,
+                                            together, &error));
+    g_assert_no_error (error);
+    for (int b = 0; b < b_n; b++) {
+      float logits[2];
+      g_assert_true (bt_context_match (ctx, images[b], &together[b], 1,
+                                       logits, &error));
+      g_autofree char *what = g_strdup_printf ("encode_texts + match[%d]", b);
+      compare (what, logits, w + 2 * b, 2, 1e-4);
+      bt_text_features_unref (together[b]);
+    }
   } else if (ci.head == BT_HEAD_MLM) {
     const BtTensor *want = expected_tensor (ci.st, out_keys, "logits");
     const int v = cfg->text.vocab_size;
