@@ -79,9 +79,8 @@ lookup_merge (const BtBpe *bpe, int left, int right)
 }
 
 static void
-grow_slots (BtBpe *bpe)
+resize_slots (BtBpe *bpe, guint n)
 {
-  guint n = bpe->n_slots ? bpe->n_slots * 2 : 1024;
   MergeSlot *slots = g_new0 (MergeSlot, n);
   for (guint i = 0; i < bpe->n_slots; i++)
     if (bpe->slots[i].key != 0)
@@ -149,7 +148,7 @@ bt_bpe_add_merge (BtBpe *bpe, const char *left, const char *right)
   int result = symbol_of (bpe, bpe->scratch->str);
 
   if ((bpe->n_merges + 1) * 2 > bpe->n_slots)
-    grow_slots (bpe);
+    resize_slots (bpe, bpe->n_slots ? bpe->n_slots * 2 : 1024);
   guint64 key = merge_key (l, r);
   MergeSlot *slot = find_slot (bpe->slots, bpe->n_slots, key);
   if (slot->key == 0) {
@@ -158,6 +157,16 @@ bt_bpe_add_merge (BtBpe *bpe, const char *left, const char *right)
     slot->result = result;
   }
   bpe->n_merges++;
+}
+
+void
+bt_bpe_reserve (BtBpe *bpe, guint n_merges)
+{
+  guint n = 1024;
+  while (n < 2 * n_merges && n < (1u << 30))
+    n *= 2;
+  if (n > bpe->n_slots)
+    resize_slots (bpe, n);
 }
 
 guint

@@ -506,6 +506,7 @@ read_vocab_json (BtTokenizer *tok, const char *dir, FolderConfig *cfg,
     return FALSE;
   resolve_specials (tok, cfg);
   tok->bpe = bt_bpe_new (tok->vocab, tok->unk_id);
+  bt_bpe_reserve (tok->bpe, g_hash_table_size (tok->vocab));
   return read_merges_txt (tok, merges_path, error);
 }
 
@@ -776,6 +777,8 @@ read_tokenizer_json (BtTokenizer *tok, const char *path, FolderConfig *cfg,
   tok->cls_id = cls_id;
   tok->sep_id = sep_id;
   tok->bpe = bt_bpe_new (tok->vocab, tok->unk_id);
+  /* a trained BPE has about one merge per token */
+  bt_bpe_reserve (tok->bpe, g_hash_table_size (tok->vocab));
   return scan_span (tok, data, &spans.merges, scan_merges, path, error);
 }
 

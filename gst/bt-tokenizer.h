@@ -18,6 +18,8 @@ BtTokenizer *bt_tokenizer_load (const char *dir, GError **error);
 void bt_tokenizer_free (BtTokenizer *tok);
 
 int bt_tokenizer_vocab_size (const BtTokenizer *tok);
+/* tokenizer_config.json's model_max_length; G_MAXINT when the folder has
+ * none (the hub repos: HF then uses VERY_LARGE_INTEGER, i.e. no limit). */
 int bt_tokenizer_model_max_length (const BtTokenizer *tok);
 int bt_tokenizer_pad_id (const BtTokenizer *tok);
 int bt_tokenizer_mask_id (const BtTokenizer *tok);
@@ -28,7 +30,8 @@ gint64 bt_tokenizer_token_to_id (const BtTokenizer *tok, const char *token);
 
 /* Encodes one UTF-8 text. With `add_special_tokens`, <s> ... </s>. With
  * `max_length` > 0, truncates to that many ids (special tokens included,
- * </s> kept last). Appends gint64 ids to `ids`. Invalid UTF-8 is a
+ * </s> kept last; like HF, nothing is cut when `max_length` leaves no room
+ * for a single text token). Appends gint64 ids to `ids`. Invalid UTF-8 is a
  * BT_ERROR_INPUT error. The empty string is valid. */
 gboolean bt_tokenizer_encode (BtTokenizer *tok, const char *text,
                               gboolean add_special_tokens, int max_length,
