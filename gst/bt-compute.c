@@ -40,6 +40,8 @@ typedef struct {
 } Workers;
 
 static Workers workers;
+/* one job at a time, even from a caller outside the compute lock */
+static GMutex submit_lock;
 
 static void
 run_items (void)
@@ -83,6 +85,7 @@ bt_parallel_for (int n_items, BtParallelFn fn, gpointer data)
     return;
   }
 
+  g_mutex_lock (&submit_lock);
   g_mutex_lock (&workers.lock);
   while (workers.n_workers < wanted) {
     /* started once, then parked on the condition between jobs */
@@ -106,6 +109,7 @@ bt_parallel_for (int n_items, BtParallelFn fn, gpointer data)
   while (workers.busy > 0)
     g_cond_wait (&workers.done, &workers.lock);
   g_mutex_unlock (&workers.lock);
+  g_mutex_unlock (&submit_lock);
 }
 
 void
