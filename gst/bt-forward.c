@@ -56,8 +56,9 @@ add_output (BtTensorSet *out, const char *name, int ndim, gint64 d0,
   return bt_tensor_set_add (out, name, BT_DTYPE_F32, ndim, shape)->data;
 }
 
-/* ITC: the embeddings, HF's stacked logits, the scaled similarity
- * matrices and the symmetric-free loss HF computes with return_loss. */
+/* ITC: the embeddings, HF's stacked logits, the scaled similarity matrices
+ * and the loss HF computes with return_loss (always given here: the mean
+ * of the three cross-entropies against arange(batch)). */
 static void
 itc_outputs (BtContext *ctx, BtImageFeatures **images, BtTextFeatures **texts,
              const float *pooled, int batch, BtTensorSet *out)
