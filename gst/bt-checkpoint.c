@@ -5,7 +5,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bt-checkpoint.h"
-#include "bt-json-depth.h"
+#include "bt-json.h"
 #include "bt-safetensors.h"
 #include "bt-torchbin.h"
 
@@ -161,37 +161,11 @@ find (const BtCheckpoint *ckpt, const char *name)
 static gboolean
 open_index (BtCheckpoint *ckpt, const char *index_path, GError **error)
 {
-  g_autoptr (GError) io_error = NULL;
-  g_autoptr (GMappedFile) mapped = g_mapped_file_new (index_path, FALSE, &io_error);
-  if (!mapped) {
-    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: %s", index_path,
-                 io_error->message);
+  g_autoptr (JsonNode) root = bt_json_load_object (index_path, error);
+  if (!root)
     return FALSE;
-  }
-  const char *text = g_mapped_file_get_contents (mapped);
-  gsize text_len = g_mapped_file_get_length (mapped);
-  if (text_len == 0) {
-    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT, "%s: empty file", index_path);
-    return FALSE;
-  }
-  /* an index nests three deep (index, weight_map, name) */
-  if (!bt_json_depth_within (text, text_len, 16)) {
-    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
-                 "%s: JSON nests deeper than 16 levels", index_path);
-    return FALSE;
-  }
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (GError) json_error = NULL;
-  if (!json_parser_load_from_data (parser, text, (gssize) text_len,
-                                   &json_error)) {
-    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT, "%s: %s", index_path,
-                 json_error->message);
-    return FALSE;
-  }
-  JsonNode *root = json_parser_get_root (parser);
-  JsonNode *map_node = root && JSON_NODE_HOLDS_OBJECT (root)
-      ? json_object_get_member (json_node_get_object (root), "weight_map")
-      : NULL;
+  JsonNode *map_node = json_object_get_member (json_node_get_object (root),
+                                               "weight_map");
   if (!map_node || !JSON_NODE_HOLDS_OBJECT (map_node)) {
     g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
                  "%s: no \"weight_map\" object", index_path);

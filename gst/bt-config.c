@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bt-config.h"
+#include "bt-json.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -11,8 +12,6 @@
 
 /* config.json files on the hub are a few kB; anything this large is not one. */
 #define BT_CONFIG_MAX_BYTES (4 * 1024 * 1024)
-/* json-glib parses recursively: refuse nesting deep enough to hurt. */
-#define BT_CONFIG_MAX_DEPTH 64
 
 void
 bt_config_init_defaults (BtConfig *config)
@@ -441,41 +440,12 @@ parse_root (JsonObject *root, BtConfig *config, GError **error)
       parse_architectures (&top, &config->architectures, error);
 }
 
-/* Deepest [ / { nesting outside strings; stops counting past the limit. */
-static gboolean
-nesting_within_limit (const char *json, gsize length)
-{
-  int depth = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < length; i++) {
-    char c = json[i];
-
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = FALSE;
-    } else if (c == '"') {
-      in_string = TRUE;
-    } else if (c == '[' || c == '{') {
-      if (++depth > BT_CONFIG_MAX_DEPTH)
-        return FALSE;
-    } else if (c == ']' || c == '}') {
-      depth--;
-    }
-  }
-  return TRUE;
-}
-
 static gboolean
 load_from_data (BtConfig *config, const char *json, gsize length,
                 GError **error)
 {
-  g_autoptr (JsonParser) parser = NULL;
-  g_autoptr (GError) parse_error = NULL;
   BtConfig parsed;
-  JsonNode *root;
+  g_autoptr (JsonNode) root = NULL;
 
   if (length > BT_CONFIG_MAX_BYTES) {
     g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
@@ -483,25 +453,9 @@ load_from_data (BtConfig *config, const char *json, gsize length,
                  length);
     return FALSE;
   }
-  if (!nesting_within_limit (json, length)) {
-    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
-                 "JSON nested deeper than %d levels", BT_CONFIG_MAX_DEPTH);
+  root = bt_json_parse_object (json, length, NULL, error);
+  if (!root)
     return FALSE;
-  }
-
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, json, (gssize) length,
-                                   &parse_error)) {
-    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT, "invalid JSON: %s",
-                 parse_error->message);
-    return FALSE;
-  }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
-    g_set_error_literal (error, BT_ERROR, BT_ERROR_FORMAT,
-                         "the top level is not a JSON object");
-    return FALSE;
-  }
 
   bt_config_init_defaults (&parsed);
   if (!parse_root (json_node_get_object (root), &parsed, error) ||

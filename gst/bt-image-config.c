@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bt-image.h"
+#include "bt-json.h"
 #include "bt-image-private.h"
 
 #include <json-glib/json-glib.h>
@@ -221,8 +222,6 @@ gboolean
 bt_image_config_load (BtImageConfig *config, const char *path, GError **error)
 {
   g_autofree char *file = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  GError *local = NULL;
 
   g_return_val_if_fail (config != NULL && path != NULL, FALSE);
 
@@ -236,18 +235,9 @@ bt_image_config_load (BtImageConfig *config, const char *path, GError **error)
     g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: no such file", file);
     return FALSE;
   }
-  if (!json_parser_load_from_mapped_file (parser, file, &local)) {
-    BtError code = local->domain == G_FILE_ERROR ? BT_ERROR_IO : BT_ERROR_FORMAT;
-    g_set_error (error, BT_ERROR, code, "%s: %s", file, local->message);
-    g_error_free (local);
+  g_autoptr (JsonNode) root = bt_json_load_object (file, error);
+  if (!root)
     return FALSE;
-  }
-  JsonNode *root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
-    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
-                 "%s: expected a JSON object", file);
-    return FALSE;
-  }
   return parse_config (config, json_node_get_object (root), file, error);
 }
 

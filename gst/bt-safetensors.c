@@ -6,7 +6,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bt-safetensors.h"
-#include "bt-json-depth.h"
+#include "bt-json.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>

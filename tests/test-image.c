@@ -671,6 +671,15 @@ test_config_spellings (void)
   g_assert_true (config.do_pad);
   g_assert_false (config.do_resize);
 
+  /* json-glib recurses per level: deep nesting is refused before it parses */
+  g_autofree char *deep = g_strnfill (100000, '[');
+  g_autofree char *deep_json = g_strconcat ("{\"size\": ", deep, NULL);
+  g_assert_true (g_file_set_contents (file, deep_json, -1, NULL));
+  g_assert_false (bt_image_config_load (&config, file, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, file));
+  g_clear_error (&error);
+
   g_assert_true (g_file_set_contents (file, "{\"size\": 64}", -1, NULL));
   g_assert_true (bt_image_config_load (&config, dir, &error));
   g_assert_no_error (error);
