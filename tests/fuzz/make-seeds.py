@@ -72,6 +72,17 @@ def main():
             if os.path.basename(path) == "config.json":
                 add("config", open(path, "rb").read())
 
+    # tokenizer: the small tokenizer.json files, and texts (not starting
+    # with '{') for the built-in tokenizer
+    for path in files("golden", "tokenizer.json"):
+        if os.path.getsize(path) <= 64 * 1024:
+            add("tokenizer", open(path, "rb").read())
+    cases = json.load(open(os.path.join(data_dir, "golden", "tokenizer-full",
+                                        "cases.json")))["cases"]
+    for case in cases:
+        if len(case["text"]) <= 200 and not case["text"].startswith("{"):
+            add("tokenizer", case["text"].encode())
+
     # image: the small golden inputs and the PNG/JPEG variants
     for sub in ("golden/inputs/images", "image"):
         for suffix in (".png", ".jpg"):
