@@ -12,6 +12,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "bt-json.h"
 #include "bt-tokenizer-private.h"
 #include "bt-json-scan-private.h"
 
@@ -63,7 +64,7 @@ folder_config_clear (FolderConfig *cfg)
     json_node_unref (cfg->added_tokens_decoder);
 }
 
-/* ---- small JSON files, through json-glib ---------------------------------- */
+/* ---- small JSON files, through json-glib (nesting bounded) ---------------------------------- */
 
 /* The root of a JSON file; NULL without an error when it does not exist. */
 static JsonNode *
@@ -71,22 +72,7 @@ read_json_file (const char *path, GError **error)
 {
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return NULL;
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  GError *local = NULL;
-  if (!json_parser_load_from_mapped_file (parser, path, &local)) {
-    int code = local->domain == G_FILE_ERROR ? BT_ERROR_IO : BT_ERROR_FORMAT;
-    g_set_error (error, BT_ERROR, code, "%s: %s", path, local->message);
-    g_error_free (local);
-    return NULL;
-  }
-  JsonNode *root = json_parser_steal_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
-    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT, "%s: not a JSON object", path);
-    if (root)
-      json_node_unref (root);
-    return NULL;
-  }
-  return root;
+  return bt_json_load_object (path, error);
 }
 
 static JsonNode *
