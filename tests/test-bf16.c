@@ -277,6 +277,22 @@ test_registry (void)
   g_assert_null (bt_bf16_registry_lookup (w));
 }
 
+/* Loading oneDNN asked GNU OpenMP for passive waiting (unless the
+ * environment already chose): spinning threads between products would take
+ * the cores from OpenBLAS and other elements (docs/bf16.md). */
+static void
+test_wait_policy (void)
+{
+  if (skip_unless_available ())
+    return;
+  const char *policy = g_getenv ("OMP_WAIT_POLICY");
+  const char *spin = g_getenv ("GOMP_SPINCOUNT");
+  g_test_message ("OMP_WAIT_POLICY=%s, GOMP_SPINCOUNT=%s",
+                  policy ? policy : "unset", spin ? spin : "unset");
+  if (!g_getenv ("BT_TEST_PRESET_OMP"))
+    g_assert_cmpstr (policy, ==, "PASSIVE");
+}
+
 /* Without bf16 units (or oneDNN) creation fails with the same reason. */
 static void
 test_unavailable_reason (void)
@@ -303,6 +319,9 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   bt_bf16_set_num_threads (0);
+  /* what the test of the wait policy must not mistake for our doing */
+  if (g_getenv ("OMP_WAIT_POLICY") || g_getenv ("GOMP_SPINCOUNT"))
+    g_setenv ("BT_TEST_PRESET_OMP", "1", TRUE);
   g_test_add_func ("/bf16/availability", test_unavailable_reason);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     const Case *c = &cases[i];
@@ -315,5 +334,6 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/bf16/concurrent", test_concurrent);
   g_test_add_func ("/bf16/registry", test_registry);
+  g_test_add_func ("/bf16/wait-policy", test_wait_policy);
   return g_test_run ();
 }
