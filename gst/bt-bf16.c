@@ -28,6 +28,7 @@
 #include <dlfcn.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #endif
@@ -131,7 +132,8 @@ typedef struct {
   X (primitive_create) X (primitive_desc_create) X (primitive_desc_destroy) \
   X (primitive_desc_query_md) X (primitive_destroy) X (primitive_execute) \
   X (reorder_primitive_desc_create) X (status2str) X (stream_create) \
-  X (stream_destroy) X (stream_wait)
+  X (stream_destroy) X (stream_wait) X (primitive_attr_set_output_scales) \
+  X (post_ops_append_binary) X (softmax_v2_forward_desc_init)
 
 /* The oneDNN functions we use, resolved from the dlopen'ed library; the
  * OpenMP ones come from the runtime it pulls in. */
@@ -574,7 +576,7 @@ execute (dnnl_primitive_t prim, ThreadState *ts, dnnl_exec_arg_t *args, int n,
          const char *what, GError **error)
 {
   gboolean ok = TRUE;
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n && ok; i++)
     if (!args[i].memory)
       ok = check (dnnl_out_of_memory, what, error);
   if (ok)
@@ -743,6 +745,277 @@ bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, int ldx,
   return TRUE;
 }
 
+/* ---- attention ----------------------------------------------------------
+ *
+ * Per call: Q, K and V to bf16 [heads, n, d] (three reorders that also
+ * gather the heads), scores = Q K^T scaled (+ mask) in float32 (a batched
+ * matmul with an output scale and a broadcast add), softmax from float32
+ * scores to bf16 probabilities, P V in float32, and a reorder that puts the
+ * heads back side by side in `out`. Kernels are cached per problem. */
+
+typedef struct {
+  int n_q, n_k, heads, d, ldq, ldk, ldv, ldo;
+  gboolean mask;
+  int n_threads;
+} AttnKey;
+
+enum { ATT_Q, ATT_K, ATT_V, ATT_SCORES, ATT_SOFTMAX, ATT_PV, ATT_OUT, ATT_N };
+
+typedef struct {
+  AttnKey key;
+  dnnl_primitive_t prim[ATT_N];
+  dnnl_memory_desc_t scratch_md[ATT_N];
+  gsize scratch[ATT_N];
+  /* q/k/v as given, bf16 [heads, n, d] dense, K^T view, scores, P, O, out,
+   * mask */
+  dnnl_memory_desc_t q_md, k_md, v_md, qb_md, kb_md, kt_md, s_md, p_md, o_md,
+    out_md, mask_md;
+} AttnKernel;
+
+static GMutex attn_lock;
+static GHashTable *attn_kernels;    /* AttnKey -> AttnKernel, process-wide */
+
+static guint
+attn_key_hash (gconstpointer p)
+{
+  const AttnKey *k = p;
+  return (guint) k->n_q * 2654435761u ^ (guint) k->n_k * 40503u
+         ^ (guint) k->ldq * 97u ^ (guint) k->ldk * 89u ^ (guint) k->ldv * 83u
+         ^ (guint) k->ldo * 79u ^ (guint) k->heads * 7u ^ (guint) k->d
+         ^ (guint) k->mask << 30 ^ (guint) k->n_threads << 27;
+}
+
+static gboolean
+attn_key_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (a, b, sizeof (AttnKey)) == 0;
+}
+
+static gboolean
+init_3d (dnnl_memory_desc_t *md, gint64 d0, gint64 d1, gint64 d2,
+         dnnl_data_type_t dt, gint64 s0, gint64 s1, gint64 s2, GError **error)
+{
+  dnnl_dims_t dims = { d0, d1, d2 }, strides = { s0, s1, s2 };
+  return check (dnnl.memory_desc_init_by_strides (md, 3, dims, dt, strides),
+                "describing a batch of matrices", error);
+}
+
+static void
+attn_kernel_free (AttnKernel *k)
+{
+  for (int i = 0; i < ATT_N; i++)
+    if (k->prim[i])
+      dnnl.primitive_destroy (k->prim[i]);
+  g_free (k);
+}
+
+/* Builds primitive `i` from `pd` (consumed), noting its scratchpad. */
+static gboolean
+attn_take (AttnKernel *k, int i, dnnl_primitive_desc_t pd, GError **error)
+{
+  k->scratch_md[i] = *dnnl.primitive_desc_query_md (pd, dnnl_query_scratchpad_md,
+                                                    0);
+  k->scratch[i] = dnnl.memory_desc_get_size (&k->scratch_md[i]);
+  gboolean ok = check (dnnl.primitive_create (&k->prim[i], pd),
+                       "building an attention kernel", error);
+  dnnl.primitive_desc_destroy (pd);
+  return ok;
+}
+
+static gboolean
+attn_reorder (AttnKernel *k, int i, const dnnl_memory_desc_t *from,
+              const dnnl_memory_desc_t *to, dnnl_primitive_attr_t attr,
+              GError **error)
+{
+  dnnl_primitive_desc_t pd = NULL;
+  return check (dnnl.reorder_primitive_desc_create (&pd, from, engine, to,
+                                                    engine, attr),
+                "creating an attention reorder", error)
+         && attn_take (k, i, pd, error);
+}
+
+static AttnKernel *
+attn_kernel_new (const AttnKey *key, GError **error)
+{
+  const gint64 h = key->heads, d = key->d, nq = key->n_q, nk = key->n_k;
+  AttnKernel *k = g_new0 (AttnKernel, 1);
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t ops = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  const float scale = 1.0f / sqrtf ((float) key->d);
+  gboolean ok;
+
+  k->key = *key;
+  ok = init_3d (&k->q_md, h, nq, d, dnnl_f32, d, key->ldq, 1, error)
+    && init_3d (&k->k_md, h, nk, d, dnnl_f32, d, key->ldk, 1, error)
+    && init_3d (&k->v_md, h, nk, d, dnnl_f32, d, key->ldv, 1, error)
+    && init_3d (&k->qb_md, h, nq, d, dnnl_bf16, nq * d, d, 1, error)
+    && init_3d (&k->kb_md, h, nk, d, dnnl_bf16, nk * d, d, 1, error)
+    && init_3d (&k->kt_md, h, d, nk, dnnl_bf16, nk * d, 1, d, error)
+    && init_3d (&k->s_md, h, nq, nk, dnnl_f32, nq * nk, nk, 1, error)
+    && init_3d (&k->p_md, h, nq, nk, dnnl_bf16, nq * nk, nk, 1, error)
+    && init_3d (&k->o_md, h, nq, d, dnnl_f32, nq * d, d, 1, error)
+    && init_3d (&k->out_md, h, nq, d, dnnl_f32, d, key->ldo, 1, error)
+    && init_3d (&k->mask_md, 1, 1, nk, dnnl_f32, nk, nk, 1, error)
+    && check (dnnl.primitive_attr_create (&attr), "creating attributes",
+              error)
+    && check (dnnl.primitive_attr_set_scratchpad_mode (
+                attr, dnnl_scratchpad_mode_user),
+              "setting the scratchpad mode", error)
+    && attn_reorder (k, ATT_Q, &k->q_md, &k->qb_md, attr, error)
+    && attn_reorder (k, ATT_K, &k->k_md, &k->kb_md, attr, error)
+    && attn_reorder (k, ATT_V, &k->v_md, &k->kb_md, attr, error)
+    && attn_reorder (k, ATT_OUT, &k->o_md, &k->out_md, attr, error);
+
+  if (ok) {
+    dnnl_softmax_v2_desc_t sd;
+    ok = check (dnnl.softmax_v2_forward_desc_init (&sd, dnnl_forward_inference,
+                                                   dnnl_softmax_accurate,
+                                                   &k->s_md, &k->p_md, 2),
+                "describing the softmax", error)
+      && check (dnnl.primitive_desc_create (&pd, &sd, attr, engine, NULL),
+                "creating the softmax", error)
+      && attn_take (k, ATT_SOFTMAX, pd, error);
+  }
+  if (ok) {
+    dnnl_matmul_desc_t md;
+    ok = check (dnnl.matmul_desc_init (&md, &k->p_md, &k->kb_md, NULL,
+                                       &k->o_md),
+                "describing P V", error)
+      && check (dnnl.primitive_desc_create (&pd, &md, attr, engine, NULL),
+                "creating P V", error)
+      && attn_take (k, ATT_PV, pd, error);
+  }
+  if (ok) {
+    dnnl_matmul_desc_t md;
+    ok = check (dnnl.matmul_desc_init (&md, &k->qb_md, &k->kt_md, NULL,
+                                       &k->s_md),
+                "describing Q K^T", error)
+      && check (dnnl.primitive_attr_set_output_scales (attr, 1, 0, &scale),
+                "scaling the scores", error);
+    if (ok && key->mask)
+      ok = check (dnnl.post_ops_create (&ops), "creating post-ops", error)
+        && check (dnnl.post_ops_append_binary (ops, dnnl_binary_add,
+                                               &k->mask_md),
+                  "adding the mask", error)
+        && check (dnnl.primitive_attr_set_post_ops (attr, ops),
+                  "attaching post-ops", error);
+    ok = ok && check (dnnl.primitive_desc_create (&pd, &md, attr, engine, NULL),
+                      "creating Q K^T", error)
+      && attn_take (k, ATT_SCORES, pd, error);
+  }
+  if (ops)
+    dnnl.post_ops_destroy (ops);
+  if (attr)
+    dnnl.primitive_attr_destroy (attr);
+  if (!ok) {
+    attn_kernel_free (k);
+    return NULL;
+  }
+  return k;
+}
+
+static AttnKernel *
+get_attn_kernel (const AttnKey *key, GError **error)
+{
+  g_mutex_lock (&attn_lock);
+  if (!attn_kernels)
+    attn_kernels = g_hash_table_new (attn_key_hash, attn_key_equal);
+  AttnKernel *k = g_hash_table_lookup (attn_kernels, key);
+  if (!k) {
+    k = attn_kernel_new (key, error);
+    if (k)
+      g_hash_table_insert (attn_kernels, &k->key, k);
+  }
+  g_mutex_unlock (&attn_lock);
+  return k;
+}
+
+gboolean
+bt_bf16_attention (const float *q, int ldq, const float *k, int ldk,
+                   const float *v, int ldv, int n_q, int n_k, int heads,
+                   int head_dim, const float *mask_bias, float *out, int ldo,
+                   GError **error)
+{
+  g_return_val_if_fail (q && k && v && out && n_q > 0 && n_k > 0 && heads > 0
+                        && head_dim > 0, FALSE);
+
+  ThreadState *ts = get_thread_state (error);
+  if (!ts)
+    return FALSE;
+  AttnKey key = {
+    .n_q = n_q, .n_k = n_k, .heads = heads, .d = head_dim, .ldq = ldq,
+    .ldk = ldk, .ldv = ldv, .ldo = ldo, .mask = mask_bias != NULL,
+    .n_threads = apply_num_threads (),
+  };
+  AttnKernel *kn = get_attn_kernel (&key, error);
+  if (!kn)
+    return FALSE;
+
+  /* work memory: the bf16 Q, K, V, the scores, P, O, one scratchpad */
+  const gsize hd = (gsize) heads * head_dim, hs = (gsize) heads * n_q * n_k;
+  gsize size[] = {
+    round_up (hd * n_q * 2), round_up (hd * n_k * 2), round_up (hd * n_k * 2),
+    round_up (hs * 4), round_up (hs * 2), round_up (hd * n_q * 4), 0,
+  };
+  for (int i = 0; i < ATT_N; i++)
+    size[6] = MAX (size[6], round_up (kn->scratch[i]));
+  gsize total = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (size); i++)
+    total += size[i];
+  guint8 *buf = thread_state_reserve (ts, total), *part[G_N_ELEMENTS (size)];
+  for (guint i = 0; i < G_N_ELEMENTS (size); i++) {
+    part[i] = buf;
+    buf += size[i];
+  }
+  guint8 *qb = part[0], *kb = part[1], *vb = part[2], *s = part[3];
+  guint8 *p = part[4], *o = part[5], *scratch = part[6];
+
+  struct {
+    int prim;
+    dnnl_exec_arg_t args[5];   /* the most: scores + mask + scratchpad */
+    int n;
+  } steps[] = {
+    { ATT_Q, { { DNNL_ARG_FROM, wrap (&kn->q_md, q) },
+               { DNNL_ARG_TO, wrap (&kn->qb_md, qb) } }, 2 },
+    { ATT_K, { { DNNL_ARG_FROM, wrap (&kn->k_md, k) },
+               { DNNL_ARG_TO, wrap (&kn->kb_md, kb) } }, 2 },
+    { ATT_V, { { DNNL_ARG_FROM, wrap (&kn->v_md, v) },
+               { DNNL_ARG_TO, wrap (&kn->kb_md, vb) } }, 2 },
+    { ATT_SCORES, { { DNNL_ARG_SRC, wrap (&kn->qb_md, qb) },
+                    { DNNL_ARG_WEIGHTS, wrap (&kn->kt_md, kb) },
+                    { DNNL_ARG_DST, wrap (&kn->s_md, s) } }, 3 },
+    { ATT_SOFTMAX, { { DNNL_ARG_SRC, wrap (&kn->s_md, s) },
+                     { DNNL_ARG_DST, wrap (&kn->p_md, p) } }, 2 },
+    { ATT_PV, { { DNNL_ARG_SRC, wrap (&kn->p_md, p) },
+                { DNNL_ARG_WEIGHTS, wrap (&kn->kb_md, vb) },
+                { DNNL_ARG_DST, wrap (&kn->o_md, o) } }, 3 },
+    { ATT_OUT, { { DNNL_ARG_FROM, wrap (&kn->o_md, o) },
+                 { DNNL_ARG_TO, wrap (&kn->out_md, out) } }, 2 },
+  };
+  if (mask_bias)
+    steps[3].args[steps[3].n++] = (dnnl_exec_arg_t) {
+      DNNL_ARG_ATTR_MULTIPLE_POST_OP (0) | DNNL_ARG_SRC_1,
+      wrap (&kn->mask_md, mask_bias) };
+
+  gboolean ok = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
+    int prim = steps[i].prim;
+    if (kn->scratch[prim])
+      steps[i].args[steps[i].n++] = (dnnl_exec_arg_t) {
+        DNNL_ARG_SCRATCHPAD, wrap (&kn->scratch_md[prim], scratch) };
+    /* every step's memory objects are released, also after a failure */
+    if (ok)
+      ok = execute (kn->prim[prim], ts, steps[i].args, steps[i].n,
+                    "bf16 attention", error);
+    else
+      for (int a = 0; a < steps[i].n; a++)
+        if (steps[i].args[a].memory)
+          dnnl.memory_destroy (steps[i].args[a].memory);
+  }
+  return ok;
+}
+
 #else /* !BT_HAVE_DNNL */
 
 struct _BtBf16Linear {
@@ -809,6 +1082,19 @@ bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, int ldx,
                         float *y, int ldy, BtBf16Post post, GError **error)
 {
   (void) l, (void) x, (void) rows, (void) ldx, (void) y, (void) ldy, (void) post;
+  set_not_built (error);
+  return FALSE;
+}
+
+gboolean
+bt_bf16_attention (const float *q, int ldq, const float *k, int ldk,
+                   const float *v, int ldv, int n_q, int n_k, int heads,
+                   int head_dim, const float *mask_bias, float *out, int ldo,
+                   GError **error)
+{
+  (void) q, (void) ldq, (void) k, (void) ldk, (void) v, (void) ldv;
+  (void) n_q, (void) n_k, (void) heads, (void) head_dim, (void) mask_bias;
+  (void) out, (void) ldo;
   set_not_built (error);
   return FALSE;
 }

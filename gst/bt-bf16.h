@@ -55,6 +55,18 @@ gboolean bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows,
                                  int ldx, float *y, int ldy, BtBf16Post post,
                                  GError **error);
 
+/* Multi-head scaled dot-product attention with bf16 products, the contract
+ * of bt_attention (gst/bt-ops.h) without its scratch: q [n_q, heads * d]
+ * (row stride ldq), k and v [n_k, heads * d] (ldk, ldv), `mask_bias` (n_k
+ * floats added to every score row) or NULL, out [n_q, heads * d] (ldo).
+ * Q, K, V and the probabilities are rounded to bf16; scores, softmax and
+ * outputs are float32. Pays from about 64 x 64 scores per head (below,
+ * oneDNN's per-call cost dominates). FALSE only when oneDNN fails. */
+gboolean bt_bf16_attention (const float *q, int ldq, const float *k, int ldk,
+                            const float *v, int ldv, int n_q, int n_k,
+                            int heads, int head_dim, const float *mask_bias,
+                            float *out, int ldo, GError **error);
+
 /* The bf16 copies of a model's weights, found by the float32 weight each
  * replaces: bt_linear dispatches through this, so the forward code is the
  * same in both precisions. A lookup costs one atomic read while no bf16

@@ -61,9 +61,11 @@ bt_bert_attention (BtContext *ctx, const BtAttentionW *w, int hidden,
     const float *qi = q_pre ? q_pre[i] : q + (gsize) q_off * hidden;
     const float *ki = k_pre ? k_pre[i] : k + k_off;
     const float *vi = v_pre ? v_pre[i] : v + k_off;
-    bt_attention (qi, hidden, ki, hidden, vi, hidden, q_len, kv_seg[i].len,
-                  heads, head_dim, kv_mask ? kv_mask + kv_seg[i].off : NULL,
-                  scores, att + (gsize) q_off * hidden, hidden);
+    bt_attention_maybe_bf16 (ctx->model->precision == BT_PRECISION_BF16,
+                             qi, hidden, ki, hidden, vi, hidden, q_len,
+                             kv_seg[i].len, heads, head_dim,
+                             kv_mask ? kv_mask + kv_seg[i].off : NULL, scores,
+                             att + (gsize) q_off * hidden, hidden);
   }
 
   if (out != xq)

@@ -9,6 +9,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -232,6 +233,42 @@ attention_head (gpointer data, int h)
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_q, j->head_dim,
                n_k, 1.0f, scores, n_k, j->v + off, j->ldv, 0.0f, j->out + off,
                j->ldo);
+}
+
+/* Below 64 x 64 scores a head, OpenBLAS in float32 is faster than
+ * oneDNN's per-call cost; BT_BF16_ATTENTION_MIN_SCORES overrides that (the
+ * bf16 parity test sets 1 to run the golden models' tiny attentions in
+ * bf16 too). */
+static int
+bf16_attention_min_scores (void)
+{
+  static gsize once;
+  static int min_scores;
+  if (g_once_init_enter (&once)) {
+    const char *env = g_getenv ("BT_BF16_ATTENTION_MIN_SCORES");
+    min_scores = env ? atoi (env) : 64 * 64;
+    g_once_init_leave (&once, 1);
+  }
+  return min_scores;
+}
+
+void
+bt_attention_maybe_bf16 (gboolean bf16, const float *q, int ldq,
+                         const float *k, int ldk, const float *v, int ldv,
+                         int n_q, int n_k, int heads, int head_dim,
+                         const float *mask_bias, float *scratch, float *out,
+                         int ldo)
+{
+  if (bf16 && n_q * n_k >= bf16_attention_min_scores ()) {
+    GError *error = NULL;
+    if (bt_bf16_attention (q, ldq, k, ldk, v, ldv, n_q, n_k, heads, head_dim,
+                           mask_bias, out, ldo, &error))
+      return;
+    g_warning ("bf16 attention failed, running float32: %s", error->message);
+    g_error_free (error);
+  }
+  bt_attention (q, ldq, k, ldk, v, ldv, n_q, n_k, heads, head_dim, mask_bias,
+                scratch, out, ldo);
 }
 
 void

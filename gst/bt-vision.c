@@ -25,8 +25,10 @@ vision_block (BtContext *ctx, const BtVisionBlockW *w, float *x, int n)
   bt_layer_norm (x, ln, n, e, w->ln_1.w, w->ln_1.b, eps);
   bt_linear (ln, n, e, 0, w->in_proj.w, w->in_proj.b, 3 * e, qkv, 0,
              BT_ACT_NONE);
-  bt_attention (qkv, 3 * e, qkv + e, 3 * e, qkv + 2 * e, 3 * e, n, n,
-                m->vision_heads, m->vision_head_dim, NULL, scores, att, e);
+  bt_attention_maybe_bf16 (m->precision == BT_PRECISION_BF16, qkv, 3 * e,
+                           qkv + e, 3 * e, qkv + 2 * e, 3 * e, n, n,
+                           m->vision_heads, m->vision_head_dim, NULL, scores,
+                           att, e);
   bt_linear_residual (att, n, e, w->out_proj.w, w->out_proj.b, e, x);
 
   bt_layer_norm (x, ln, n, e, w->ln_2.w, w->ln_2.b, eps);

@@ -262,6 +262,117 @@ test_concurrent (void)
   g_free (b);
 }
 
+/* Attention against float64 on the same data. With u = 2^-8, rounding Q
+ * and K moves a score s_j = scale q.k_j by at most
+ * D = scale (2u + u^2) sum_i |q_i k_ji|; softmax turns score errors of at
+ * most D into probability errors summing to at most e^(2D) - 1; rounding P
+ * and V adds u each, relative. So per output element
+ *   |o - o_ref| <= max_j |v_j| (e^(2 Dmax) - 1 + 2u + u^2) + float32 noise
+ * where Dmax is the row's largest D. A head mixed up with another, a wrong
+ * transpose or a mask on the wrong keys is off by order one. */
+typedef struct {
+  int n_q, n_k, heads, d;
+  gboolean packed;             /* q, k, v side by side in one [n, 3E] array */
+  gboolean mask;
+} AttnCase;
+
+static const AttnCase attn_cases[] = {
+  { 325, 325, 12, 64, TRUE, FALSE },      /* ViT-B/16 at 288 */
+  { 12, 325, 12, 64, FALSE, FALSE },      /* text rows attending an image */
+  { 70, 70, 4, 32, FALSE, TRUE },         /* a masked text */
+  { 5, 9, 2, 16, TRUE, TRUE },
+};
+
+static void
+run_attention (gconstpointer data)
+{
+  const AttnCase *c = data;
+  if (skip_unless_available ())
+    return;
+
+  const int e = c->heads * c->d, n_max = MAX (c->n_q, c->n_k);
+  const int ld = c->packed ? 3 * e : e, ldo = e + 3;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (c->n_q * 131 + c->n_k);
+  float *qkv = g_new (float, (gsize) n_max * 3 * e);
+  fill (rng, qkv, (gsize) n_max * 3 * e, 1.5);
+  const float *q = qkv, *k, *v;
+  if (c->packed) {
+    k = qkv + e;
+    v = qkv + 2 * e;
+  } else {
+    k = qkv + (gsize) n_max * e;
+    v = qkv + (gsize) n_max * 2 * e;
+  }
+  float *mask = NULL;
+  if (c->mask) {
+    mask = g_new0 (float, c->n_k);
+    for (int j = c->n_k - c->n_k / 3; j < c->n_k; j++)
+      mask[j] = -G_MAXFLOAT;          /* HF's (1 - mask) * finfo.min */
+  }
+  float *out = g_new (float, (gsize) c->n_q * ldo);
+  for (gsize i = 0; i < (gsize) c->n_q * ldo; i++)
+    out[i] = 7;
+
+  g_autoptr (GError) error = NULL;
+  for (int pass = 0; pass < 2; pass++) {
+    g_assert_true (bt_bf16_attention (q, ld, k, ld, v, ld, c->n_q, c->n_k,
+                                      c->heads, c->d, mask, out, ldo, &error));
+    g_assert_no_error (error);
+  }
+
+  const double scale = 1 / sqrt (c->d);
+  double *p = g_new (double, c->n_k), *dmax = g_new (double, 1);
+  double worst = 0, max_err = 0;
+  for (int h = 0; h < c->heads; h++) {
+    for (int i = 0; i < c->n_q; i++) {
+      const float *qi = q + (gsize) i * ld + h * c->d;
+      double mx = -G_MAXDOUBLE, sum = 0;
+      dmax[0] = 0;
+      for (int j = 0; j < c->n_k; j++) {
+        const float *kj = k + (gsize) j * ld + h * c->d;
+        double dot = 0, abs_dot = 0;
+        for (int t = 0; t < c->d; t++) {
+          dot += (double) qi[t] * kj[t];
+          abs_dot += fabs ((double) qi[t] * kj[t]);
+        }
+        p[j] = dot * scale + (mask ? mask[j] : 0);
+        mx = MAX (mx, p[j]);
+        dmax[0] = MAX (dmax[0], scale * (2 * U_BF16 + U_BF16 * U_BF16) * abs_dot);
+      }
+      for (int j = 0; j < c->n_k; j++)
+        sum += p[j] = exp (p[j] - mx);
+      for (int t = 0; t < c->d; t++) {
+        double ref = 0, vmax = 0;
+        for (int j = 0; j < c->n_k; j++) {
+          double vj = v[(gsize) j * ld + h * c->d + t];
+          ref += p[j] / sum * vj;
+          if (p[j] > 0)
+            vmax = MAX (vmax, fabs (vj));
+        }
+        double bound = vmax * (expm1 (2 * dmax[0]) + 2 * U_BF16
+                               + U_BF16 * U_BF16) * 1.01 + 1e-5 * vmax + 1e-30;
+        double err = fabs (out[(gsize) i * ldo + h * c->d + t] - ref);
+        worst = MAX (worst, err / bound);
+        max_err = MAX (max_err, err);
+      }
+    }
+  }
+  g_test_message ("attention %dx%d, %d heads of %d%s: max error %.3g, %.3g of "
+                  "its bound", c->n_q, c->n_k, c->heads, c->d,
+                  c->mask ? ", masked" : "", max_err, worst);
+  g_assert_cmpfloat (worst, <=, 1.0);
+  /* the padding after each output row is left alone */
+  for (int i = 0; i < c->n_q; i++)
+    for (int t = e; t < ldo; t++)
+      g_assert_cmpfloat (out[(gsize) i * ldo + t], ==, 7);
+
+  g_free (p);
+  g_free (dmax);
+  g_free (qkv);
+  g_free (mask);
+  g_free (out);
+}
+
 /* The registry maps a float32 weight to its bf16 copy, and forgets it. */
 static void
 test_registry (void)
@@ -331,6 +442,14 @@ main (int argc, char **argv)
                                              post_names[c->post],
                                              c->pad ? "+strided" : "");
     g_test_add_data_func (name, c, run_case);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (attn_cases); i++) {
+    const AttnCase *c = &attn_cases[i];
+    g_autofree char *name = g_strdup_printf ("/bf16/attention/%dx%dx%dx%d%s%s",
+                                             c->n_q, c->n_k, c->heads, c->d,
+                                             c->packed ? "+packed" : "",
+                                             c->mask ? "+mask" : "");
+    g_test_add_data_func (name, c, run_attention);
   }
   g_test_add_func ("/bf16/concurrent", test_concurrent);
   g_test_add_func ("/bf16/registry", test_registry);
