@@ -5,6 +5,7 @@
 #include "bt-safetensors.h"
 
 #include <json-glib/json-glib.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -461,6 +462,46 @@ test_model_cache (void)
   g_clear_error (&error);
 }
 
+/* The vectorised exp in softmax and QuickGELU against double precision:
+ * within a few float32 ulp; masked scores give exactly 0. */
+static void
+test_ops_exp (void)
+{
+  enum { W = 203 };             /* not a multiple of 4: tails too */
+  float row[W], act[W];
+  double max_rel = 0.0;
+
+  for (int trial = 0; trial < 50; trial++) {
+    for (int i = 0; i < W; i++)
+      row[i] = (float) (sin (i * 0.37 + trial) * (1 + trial));
+    row[7] = -FLT_MAX;          /* HF's masked score */
+    double ref[W], sum = 0.0;
+    float max = -INFINITY;
+    for (int i = 0; i < W; i++)
+      max = MAX (max, row[i]);
+    /* x - max rounded to float as the kernel (and torch) does, then exact */
+    for (int i = 0; i < W; i++)
+      sum += (ref[i] = exp ((double) (row[i] - max)));
+    memcpy (act, row, sizeof act);
+    bt_softmax_rows (row, 1, W);
+    g_assert_cmpfloat (row[7], ==, 0.0f);
+    for (int i = 0; i < W; i++)
+      if (ref[i] / sum > 1e-30)
+        max_rel = MAX (max_rel, fabs (row[i] - ref[i] / sum) / (ref[i] / sum));
+
+    act[7] = -100.0f;
+    float q[W];
+    memcpy (q, act, sizeof q);
+    bt_activation (q, W, BT_ACT_QUICK_GELU);
+    for (int i = 0; i < W; i++) {
+      double x = act[i], want = x / (1.0 + exp (-1.702 * x));
+      g_assert_cmpfloat (fabs (q[i] - want), <=, 1e-6 * MAX (fabs (want), 1e-3));
+    }
+  }
+  g_test_message ("softmax max relative error %.2e", max_rel);
+  g_assert_cmpfloat (max_rel, <, 1e-6);
+}
+
 static void
 test_rejected_configs (void)
 {
@@ -670,6 +711,7 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/model/no-allocations", test_no_allocations);
   g_test_add_func ("/model/rejected-configs", test_rejected_configs);
+  g_test_add_func ("/model/ops/exp", test_ops_exp);
   g_test_add_func ("/model/encode-query", test_encode_query);
   g_test_add_func ("/model/threads", test_threads);
   g_test_add_func ("/model/cache", test_model_cache);
