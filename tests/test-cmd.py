@@ -462,6 +462,20 @@ def test_errors(tmp):
     expect_failure("error: unknown option", ["itm", "--colour", itm_dir, image, "a"],
                    "--colour")
 
+    expect_failure("error: unknown precision",
+                   ["itm", "--precision", "fp8", itm_dir, image, "a"], "fp8")
+    # bf16 either runs and stays near float32 (the bf16 parity test has the
+    # exact bound), or says clearly why it cannot run here
+    fp32, err32 = run_json(["itm", "--json", itm_dir, image, "a cat"])
+    code, out_text, err_text = run_command(["itm", "--json", "--precision", "bf16",
+                                            itm_dir, image, "a cat"])
+    if code == 0 and fp32:
+        d = abs(json.loads(out_text)["results"][0]["score"] - fp32["results"][0]["score"])
+        TAP.result(d < 0.05, "itm --precision bf16 near fp32", ["|bf16 - fp32| = %.3g" % d])
+    else:
+        TAP.result(code != 0 and "bf16" in err_text, "itm --precision bf16 unavailable",
+                   ["exit %d, fp32 %s, stderr: %s" % (code, err32, err_text.strip())])
+
     for command in ("run", "itm", "itc", "mlm"):
         code, out_text, _ = run_command([command, "--help"])
         TAP.result(code == 0 and "Usage:" in out_text and "bridgetower " + command in out_text,

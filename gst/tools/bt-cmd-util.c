@@ -8,6 +8,25 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/* --precision is common to every model command: set while parsing, read
+ * when the model loads. */
+static char *precision_name;
+
+static gboolean
+parse_precision (BtPrecision *precision, GError **error)
+{
+  if (precision_name == NULL || g_strcmp0 (precision_name, "fp32") == 0)
+    *precision = BT_PRECISION_FP32;
+  else if (g_strcmp0 (precision_name, "bf16") == 0)
+    *precision = BT_PRECISION_BF16;
+  else {
+    g_set_error (error, BT_ERROR, BT_ERROR_INPUT,
+                 "unknown precision '%s' (fp32 or bf16)", precision_name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 bt_cmd_parse_options (const char *command, const char *parameters,
                       const char *summary, const char *description,
@@ -21,7 +40,14 @@ bt_cmd_parse_options (const char *command, const char *parameters,
   g_option_context_set_summary (context, summary);
   if (description)
     g_option_context_set_description (context, description);
+  const GOptionEntry common[] = {
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_name,
+      "fp32 (default, parity with HF) or bf16 (opt-in, needs bf16 units "
+      "and oneDNN)", "fp32|bf16" },
+    { NULL }
+  };
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_main_entries (context, common, NULL);
   if (!g_option_context_parse (context, argc, argv, &error)) {
     bt_cmd_print_error (command, "%s (see --help)", error->message);
     return FALSE;
@@ -83,7 +109,11 @@ bt_cmd_head_name (BtHeads head)
 BtModel *
 bt_cmd_load_model (const char *dir, GError **error)
 {
-  return bt_model_load (dir, BT_PRECISION_FP32, error);
+  BtPrecision precision;
+
+  if (!parse_precision (&precision, error))
+    return NULL;
+  return bt_model_load (dir, precision, error);
 }
 
 gboolean

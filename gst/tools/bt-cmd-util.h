@@ -12,7 +12,8 @@
 
 G_BEGIN_DECLS
 
-/* Parses the options of `command` (argv[0] is the subcommand) in any order;
+/* Parses the options of `command` (argv[0] is the subcommand) in any order,
+ * plus --precision, common to all model commands;
  * what remains in *argc / *argv are the positional arguments (argv[0] kept).
  * --help prints the usage and exits 0. On a bad option prints the reason
  * and returns FALSE. */
@@ -32,7 +33,7 @@ int bt_cmd_fail (const char *command, GError *error);
 gboolean bt_cmd_head_from_name (const char *name, BtHeads *head);
 const char *bt_cmd_head_name (BtHeads head);
 
-/* Loads a model folder in float32. */
+/* Loads a model folder in the --precision asked for (fp32 by default). */
 BtModel *bt_cmd_load_model (const char *dir, GError **error);
 
 /* BT_ERROR_NO_HEAD naming the folder when the checkpoint lacks `head`
