@@ -3,15 +3,20 @@
 share of time in each element, on a 1080p H.264 file made here
 (videotestsrc ! x264enc ! mp4mux). Not run in CI.
 
-    GST_PLUGIN_PATH=build/plugin tests/bench/bench-elements.py MODEL_DIR \
-        [--frames 60] [--queries 1,8,32] [--modes itm,itc,auto] [--interval 1]
+    GST_PLUGIN_PATH=build/plugin tests/bench/bench-elements.py \
+        (MODEL_DIR | --random base|large) [--frames 60] [--queries 1,8,32]
+        [--modes itm,itc,auto] [--intervals 1,5,15] [--live SECONDS]
 
-MODEL_DIR: a model folder with a tokenizer; for the base shape, a random
-base-shape folder (bt-bench can write one). Per run it prints the decode-only
-rate, the rate with the three elements, and the time each element spent per
-frame, measured by pad probes around it (the elements run in one streaming
-thread, so the time between a buffer entering an element's sink pad and
-leaving its src pad is that element's work).
+MODEL_DIR: a model folder with a tokenizer; --random writes a random-weight
+folder of the real shapes first (build/tests/bench/bt-bench --write-random).
+Per run it prints the decode-only rate, the rate with the three elements, its
+real-time factor against the file's 30 fps, and the time each element spent
+per frame, measured by pad probes around it (the elements run in one
+streaming thread, so the time between a buffer entering an element's sink
+pad and leaving its src pad is that element's work). --live runs a live
+1080p videotestsrc (faster than the encoder) through a leaky queue for that
+long and prints the latency of the frames that come out: bounded means
+frames are dropped before the model, not queued.
 """
 import argparse
 import os
@@ -88,17 +93,65 @@ def run(desc, probe=False):
     return elapsed, spent
 
 
+def live_latency(model, seconds):
+    """Latency (running time at the sink minus the frame's timestamp) of
+    every frame out of a live 30 fps source through a leaky queue."""
+    pipeline = Gst.parse_launch(
+        "videotestsrc is-live=true ! video/x-raw,width=1920,height=1080,"
+        "framerate=30/1 ! videoconvert ! video/x-raw,format=RGB ! "
+        "queue leaky=downstream max-size-buffers=1 ! btpreprocess ! "
+        "btencoder model=\"%s\" ! btmatcher name=btmatcher mode=itc "
+        "queries=\"a red car\" ! fakesink sync=false" % model)
+    lat = []
+
+    def on_src(pad, info):
+        clock = pipeline.get_clock()
+        if clock is not None:
+            now = clock.get_time() - pipeline.get_base_time()
+            lat.append((now - info.get_buffer().pts) / 1e6)
+        return Gst.PadProbeReturn.OK
+
+    pipeline.get_by_name("btmatcher").get_static_pad("src").add_probe(
+        Gst.PadProbeType.BUFFER, on_src)
+    pipeline.set_state(Gst.State.PLAYING)
+    msg = pipeline.get_bus().timed_pop_filtered(
+        int(seconds * Gst.SECOND), Gst.MessageType.ERROR)
+    pipeline.set_state(Gst.State.NULL)
+    if msg is not None:
+        print("live: error: %s" % msg.parse_error()[0].message)
+        return
+    if len(lat) < 2:
+        print("live: fewer than 2 frames out in %.0f s" % seconds)
+        return
+    print("live 30 fps source, %d frames out in %.0f s: latency first %.0f ms,"
+          " last %.0f ms, max after the first %.0f ms" % (
+              len(lat), seconds, lat[0], lat[-1], max(lat[1:])))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model")
+    ap.add_argument("model", nargs="?")
+    ap.add_argument("--random", choices=("base", "large"),
+                    help="write a random-weight model folder and use it")
+    ap.add_argument("--bt-bench", default="build/tests/bench/bt-bench")
+    ap.add_argument("--live", type=float, default=0,
+                    help="seconds of the live-source latency run (0: none)")
     ap.add_argument("--frames", type=int, default=60, help=">= 3")
     ap.add_argument("--queries", default="1,8,32")
     ap.add_argument("--modes", default="itm,itc,auto")
-    ap.add_argument("--interval", type=int, default=1)
+    ap.add_argument("--intervals", default="1")
     args = ap.parse_args()
+    if (args.model is None) == (args.random is None):
+        ap.error("give MODEL_DIR or --random base|large")
     Gst.init(None)
 
     with tempfile.TemporaryDirectory() as d:
+        if args.random:
+            args.model = os.path.join(d, "model")
+            subprocess.run([args.bt_bench, "--write-random", args.random,
+                            args.model], check=True)
+        if args.live > 0:
+            live_latency(args.model, args.live)
         video = os.path.join(d, "bench-1080p.mp4")
         make_video(video, args.frames)
         decode = ("filesrc location=%s ! qtdemux ! h264parse ! avdec_h264 ! "
@@ -108,27 +161,30 @@ def main():
               % (args.frames / base))
         print("steady state: frames after the first (which loads the model "
               "and encodes the queries)")
-        print("%-5s %7s %9s %12s %12s %12s" % ("mode", "queries", "fps",
-                                            "preprocess", "encode", "match"))
-        for mode in args.modes.split(","):
-            for n in (int(q) for q in args.queries.split(",")):
-                desc = (decode + " ! btpreprocess name=btpreprocess ! "
-                        "btencoder name=btencoder model=\"%s\" interval=%d ! "
-                        "btmatcher name=btmatcher mode=%s queries=\"%s\" ! "
-                        "fakesink" % (args.model, args.interval, mode,
-                                      queries(n)))
-                fps, spent = run(desc, probe=True)
-                if fps is None:
-                    print("%-5s %7d  error: %s" % (mode, n, spent))
-                    continue
-                per_frame = {e: sum(t) / max(len(t), 1) for e, t in
-                             spent.items()}
-                total = sum(per_frame.values())
-                print("%-5s %7d %9.2f %s" % (
-                    mode, n, fps, " ".join(
-                        "%6.1fms %3.0f%%" % (per_frame[e] / 1e6,
-                                             100.0 * per_frame[e] / total)
-                        for e in ELEMENTS)))
+        print("%-5s %8s %7s %9s %6s %12s %12s %12s" % (
+            "mode", "interval", "queries", "fps", "x-rt", "preprocess",
+            "encode", "match"))
+        for interval in (int(i) for i in args.intervals.split(",")):
+            for mode in args.modes.split(","):
+                for n in (int(q) for q in args.queries.split(",")):
+                    desc = (decode + " ! btpreprocess name=btpreprocess ! "
+                            "btencoder name=btencoder model=\"%s\" "
+                            "interval=%d ! btmatcher name=btmatcher mode=%s "
+                            "queries=\"%s\" ! fakesink" % (
+                                args.model, interval, mode, queries(n)))
+                    fps, spent = run(desc, probe=True)
+                    if fps is None:
+                        print("%-5s %8d %7d  error: %s" % (mode, interval, n,
+                                                          spent))
+                        continue
+                    per_frame = {e: sum(t) / max(len(t), 1) for e, t in
+                                 spent.items()}
+                    total = sum(per_frame.values())
+                    print("%-5s %8d %7d %9.2f %6.3f %s" % (
+                        mode, interval, n, fps, fps / 30.0, " ".join(
+                            "%6.1fms %3.0f%%" % (per_frame[e] / 1e6,
+                                                 100.0 * per_frame[e] / total)
+                            for e in ELEMENTS)))
     return 0
 
 

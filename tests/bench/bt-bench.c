@@ -4,6 +4,12 @@
  *
  *   bt-bench (--model DIR | --random base|large) [--precision fp32|bf16]
  *            [--threads N] [--runs N] [--json]
+ *   bt-bench --write-random base|large DIR
+ *
+ * --write-random writes a model folder of random weights of the real shapes
+ * (config.json, model.safetensors with the ITM and ITC heads,
+ * preprocessor_config.json, the full GPT-2 tokenizer files) for the element
+ * benchmark, tests/bench/bench-elements.py.
  *
  * Every time is the minimum of --runs runs. A stage's bound is the sum over
  * every matrix product it executes (attention products included) of
@@ -14,12 +20,14 @@
 #include "bridgetower.h"
 
 #include <cblas.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <errno.h>
 
 /* The published configurations (HF hub config.json, the keys that differ
  * from the class defaults). */
@@ -230,6 +238,74 @@ stage_bound_ms (const Stage *s)
   return t * 1e3;
 }
 
+/* ---- --write-random ------------------------------------------------------ */
+
+static gboolean
+copy_file (const char *from_dir, const char *name, const char *to_dir,
+           GError **error)
+{
+  g_autofree char *from = g_build_filename (from_dir, name, NULL);
+  g_autofree char *to = g_build_filename (to_dir, name, NULL);
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  return g_file_get_contents (from, &contents, &len, error)
+      && g_file_set_contents (to, contents, len, error);
+}
+
+/* Every tensor the inventory lists for the ITM and ITC heads (so every
+ * btmatcher mode runs), uniform in [-0.02, 0.02], LayerNorm weights 1. */
+static gboolean
+write_random (const char *kind, const char *json_cfg, const char *dir,
+              GError **error)
+{
+  static const char *const tokenizer_files[] = { "vocab.json", "merges.txt",
+    "tokenizer_config.json", "special_tokens_map.json" };
+  g_autoptr (BtTensorSet) set = bt_tensor_set_new ();
+  g_autoptr (GPtrArray) specs = NULL;
+  g_autofree char *hub = g_build_filename (BT_TEST_DATA, "hub",
+      g_str_equal (kind, "base") ? "bridgetower-base-itm-mlm"
+                                 : "bridgetower-large-itm-mlm-itc", NULL);
+  g_autofree char *tok = g_build_filename (BT_TEST_DATA, "golden",
+                                           "tokenizer-full", NULL);
+  g_autofree char *cfg_path = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *weights = g_build_filename (dir, "model.safetensors",
+                                               NULL);
+  BtConfig config;
+
+  bt_config_init_defaults (&config);
+  if (!bt_config_load_from_data (&config, json_cfg, -1, error))
+    return FALSE;
+  if (g_mkdir_with_parents (dir, 0755) != 0) {
+    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: cannot create: %s", dir,
+                 g_strerror (errno));
+    return FALSE;
+  }
+  if (!g_file_set_contents (cfg_path, json_cfg, -1, error)
+      || !copy_file (hub, "preprocessor_config.json", dir, error))
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (tokenizer_files); i++)
+    if (!copy_file (tok, tokenizer_files[i], dir, error))
+      return FALSE;
+
+  GRand *rand = g_rand_new_with_seed (42);
+  specs = bt_inventory_build (&config, BT_HEAD_ITM | BT_HEAD_ITC);
+  for (guint i = 0; i < specs->len; i++) {
+    const BtTensorSpec *spec = g_ptr_array_index (specs, i);
+    BtTensor *t = bt_tensor_set_add (set, spec->name, BT_DTYPE_F32,
+                                     spec->ndim, spec->shape);
+    float *data = t->data;
+    gboolean norm_weight = spec->ndim == 1
+        && g_str_has_suffix (spec->name, ".weight")
+        && (strstr (spec->name, "LayerNorm") || strstr (spec->name, "ln"));
+    for (gint64 k = 0; k < bt_tensor_numel (t); k++)
+      data[k] = norm_weight ? 1.0f
+          : (float) g_rand_double_range (rand, -0.02, 0.02);
+  }
+  g_rand_free (rand);
+  return bt_safetensors_write (weights, set, error);
+}
+
 /* ---- the API stages ------------------------------------------------------ */
 
 typedef struct {
@@ -264,6 +340,7 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *random_kind = NULL, *prec_name = NULL;
+  g_autofree char *write_kind = NULL;
   int threads = 0, runs = 3;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -275,6 +352,8 @@ main (int argc, char **argv)
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (0 = cores)", "N" },
     { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per time (min taken)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object", NULL },
+    { "write-random", 0, 0, G_OPTION_ARG_STRING, &write_kind,
+      "Write a random-weight model folder to DIR", "base|large" },
     { NULL }
   };
   GError *error = NULL;
@@ -283,6 +362,18 @@ main (int argc, char **argv)
   if (!g_option_context_parse (opts, &argc, &argv, &error)) {
     fprintf (stderr, "bt-bench: %s\n", error->message);
     return 2;
+  }
+  if (write_kind) {
+    const char *cfg = g_str_equal (write_kind, "base") ? base_config
+        : g_str_equal (write_kind, "large") ? large_config : NULL;
+    if (!cfg || argc != 2) {
+      fprintf (stderr, "bt-bench: --write-random base|large DIR\n");
+      return 2;
+    }
+    if (!write_random (write_kind, cfg, argv[1], &error))
+      die_on (error);
+    printf ("%s: random %s model\n", argv[1], write_kind);
+    return 0;
   }
   if (!model_dir == !random_kind || runs < 1) {
     fprintf (stderr, "bt-bench: give exactly one of --model DIR and "
