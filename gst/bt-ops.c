@@ -116,20 +116,74 @@ linear_bf16 (const float *x, int m, int ldx, const float *w, float *y,
 #define PARALLEL_MIN_FLOATS (1 << 16)
 #define PARALLEL_CHUNKS 8
 
+/* A linear layer's columns (output features) split over the compute
+ * budget, each part a one-thread sgemm on its slice of the weights with its
+ * bias, activation or residual done right after, while the slice is in
+ * cache. Instead of OpenBLAS's own threads: those spin in sched_yield
+ * between products (a third busy thread next to our workers and the other
+ * streaming thread), and OpenBLAS does not split products of a few rows
+ * (12-token texts) at all. */
+#define LINEAR_PARALLEL_MIN_FLOPS (1 << 20)
+#define LINEAR_COLUMN_ALIGN 16
+
 typedef struct {
+  const float *x, *w, *b;
   float *y;
-  int rows, n, ldy;
+  int m, k, ldx, n, ldy, parts;
   BtActivation act;
-} ActJob;
+  gboolean residual;
+} LinearJob;
 
 static void
-activation_chunk (gpointer data, int chunk)
+linear_part (gpointer data, int part)
 {
-  const ActJob *j = data;
-  int r0 = j->rows * chunk / PARALLEL_CHUNKS;
-  int r1 = j->rows * (chunk + 1) / PARALLEL_CHUNKS;
-  for (int r = r0; r < r1; r++)
-    bt_activation (j->y + (gsize) r * j->ldy, j->n, j->act);
+  const LinearJob *j = data;
+  int n0 = (int) ((gint64) j->n * part / j->parts);
+  int n1 = (int) ((gint64) j->n * (part + 1) / j->parts);
+  n0 = part == 0 ? 0 : n0 - n0 % LINEAR_COLUMN_ALIGN;
+  n1 = part == j->parts - 1 ? j->n : n1 - n1 % LINEAR_COLUMN_ALIGN;
+  const int cols = n1 - n0;
+  if (cols <= 0)
+    return;
+
+  float beta = j->residual ? 1.0f : 0.0f;
+  if (j->b) {
+    /* like torch's addmm: the bias is the initial C, the product added on
+     * (a residual branch: x + bias first) */
+    for (int r = 0; r < j->m; r++) {
+      float *row = j->y + (gsize) r * j->ldy + n0;
+      if (j->residual)
+        for (int c = 0; c < cols; c++)
+          row[c] += j->b[n0 + c];
+      else
+        memcpy (row, j->b + n0, sizeof (float) * cols);
+    }
+    beta = 1.0f;
+  }
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, j->m, cols, j->k,
+               1.0f, j->x, j->ldx, j->w + (gsize) n0 * j->k, j->k, beta,
+               j->y + n0, j->ldy);
+  if (j->act != BT_ACT_NONE)
+    for (int r = 0; r < j->m; r++)
+      bt_activation (j->y + (gsize) r * j->ldy + n0, cols, j->act);
+}
+
+static void
+linear_run (LinearJob *job)
+{
+  const int budget = bt_get_num_threads ();
+  const double flops = 2.0 * job->m * job->n * job->k;
+
+  if (budget > 1 && flops >= LINEAR_PARALLEL_MIN_FLOPS
+      && job->n >= budget * LINEAR_COLUMN_ALIGN) {
+    job->parts = budget;
+    bt_blas_single_thread (TRUE);
+    bt_parallel_for (budget, linear_part, job);
+    bt_blas_single_thread (FALSE);
+  } else {
+    job->parts = 1;
+    linear_part (job, 0);
+  }
 }
 
 void
@@ -148,23 +202,8 @@ bt_linear (const float *x, int m, int k, int ldx, const float *w,
     ldy = n;
   if (m <= 0 || linear_bf16 (x, m, ldx, w, y, ldy, posts[act]))
     return;
-  /* Like torch's addmm: the bias is the initial C, the product added on. */
-  float beta = 0.0f;
-  if (b) {
-    for (int r = 0; r < m; r++)
-      memcpy (y + (gsize) r * ldy, b, sizeof (float) * n);
-    beta = 1.0f;
-  }
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, ldx,
-               w, k, beta, y, ldy);
-  if (act != BT_ACT_NONE) {
-    ActJob job = { y, m, n, ldy, act };
-    if ((gsize) m * n >= PARALLEL_MIN_FLOATS && m >= PARALLEL_CHUNKS)
-      bt_parallel_for (PARALLEL_CHUNKS, activation_chunk, &job);
-    else
-      for (int r = 0; r < m; r++)
-        bt_activation (y + (gsize) r * ldy, n, act);
-  }
+  LinearJob job = { x, w, b, y, m, k, ldx, n, ldy, 1, act, FALSE };
+  linear_run (&job);
 }
 
 void
@@ -173,15 +212,8 @@ bt_linear_residual (const float *x, int m, int k, const float *w,
 {
   if (m <= 0 || linear_bf16 (x, m, k, w, y, n, BT_BF16_POST_ACCUMULATE))
     return;
-  if (b) {
-    for (int r = 0; r < m; r++) {
-      float *row = y + (gsize) r * n;
-      for (int j = 0; j < n; j++)
-        row[j] += b[j];
-    }
-  }
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k,
-               w, k, 1.0f, y, n);
+  LinearJob job = { x, w, b, y, m, k, k, n, n, 1, BT_ACT_NONE, TRUE };
+  linear_run (&job);
 }
 
 static void
