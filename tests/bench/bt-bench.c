@@ -528,16 +528,19 @@ main (int argc, char **argv)
 
   const double vg = stage_gflop (&vision), tg = stage_gflop (&text);
   const double pg = stage_gflop (&pair);
+  /* without an ITC head there is nothing to time: null / "-" */
+  g_autofree char *itc_text = itc_1000_ms < 0 ? g_strdup ("null")
+      : g_strdup_printf ("%.4f", itc_1000_ms);
   if (json) {
     printf ("{\"model\": \"%s\", \"precision\": \"%s\", \"threads\": %d, "
             "\"sgemm_gflops\": %.1f, \"vision_ms\": %.2f, \"text_ms\": %.2f, "
             "\"pair_ms\": %.2f, \"itm_1x1_ms\": %.2f, \"itm_1x8_ms\": %.2f, "
-            "\"itc_1000_ms\": %.4f, \"vision_bound_ms\": %.2f, "
+            "\"itc_1000_ms\": %s, \"vision_bound_ms\": %.2f, "
             "\"text_bound_ms\": %.2f, \"pair_bound_ms\": %.2f, "
             "\"vision_gflops\": %.1f, \"text_gflops\": %.1f, "
             "\"pair_gflops\": %.1f, \"peak_rss_mb\": %.0f}\n",
             random_kind ? random_kind : model_dir, prec_name, threads,
-            sgemm_gflops, vision_ms, text_ms, pair_ms, itm_1x1_ms, itm_1x8_ms, itc_1000_ms,
+            sgemm_gflops, vision_ms, text_ms, pair_ms, itm_1x1_ms, itm_1x8_ms, itc_text,
             vision_bound_ms, text_bound_ms, pair_bound_ms, vg / vision_ms * 1e3,
             tg / text_ms * 1e3, pg / pair_ms * 1e3, peak_rss_mb);
   } else {
@@ -557,7 +560,8 @@ main (int argc, char **argv)
             pg / pair_ms * 1e3);
     printf ("%-26s %10.2f\n", "full ITM, 1 x 1", itm_1x1_ms);
     printf ("%-26s %10.2f\n", "full ITM, 1 x 8", itm_1x8_ms);
-    printf ("%-26s %10.4f\n", "ITC, 1000 cached queries", itc_1000_ms);
+    printf ("%-26s %10s\n", "ITC, 1000 cached queries",
+            itc_1000_ms < 0 ? "-" : itc_text);
     printf ("peak RSS %.0f MB\n", peak_rss_mb);
   }
 
