@@ -250,20 +250,26 @@ add_heads (Table *t, const BtConfig *c, BtHeads heads)
   }
 }
 
-GPtrArray *
-bt_inventory_build (const BtConfig *config, BtHeads heads)
+static GPtrArray *
+build_table (const BtConfig *config, BtHeads heads, const char *prefix)
 {
   Table t;
 
-  g_return_val_if_fail (config != NULL, NULL);
-
   t.specs = g_ptr_array_new_with_free_func (spec_free);
-  t.prefix = heads == BT_HEAD_NONE ? "" : BASE_PREFIX;
+  t.prefix = prefix;
   add_text_tower (&t, config);
   add_vision_tower (&t, config);
   add_cross_modal (&t, config);
   add_heads (&t, config, heads);
   return t.specs;
+}
+
+GPtrArray *
+bt_inventory_build (const BtConfig *config, BtHeads heads)
+{
+  g_return_val_if_fail (config != NULL, NULL);
+
+  return build_table (config, heads, heads == BT_HEAD_NONE ? "" : BASE_PREFIX);
 }
 
 /* ---- names no forward pass reads ---------------------------------------- */
@@ -504,7 +510,12 @@ bt_inventory_check (const BtConfig *config, BtHeads heads,
     return FALSE;
   }
 
-  required = bt_inventory_build (config, heads);
+  /* The bare model asked of a head checkpoint reads the prefixed names, as
+   * HF's BridgeTowerModel.from_pretrained strips the prefix. */
+  gboolean prefixed = heads != BT_HEAD_NONE || has_prefixed_names (ckpt);
+  const char *prefix = prefixed ? BASE_PREFIX : "";
+
+  required = build_table (config, heads, prefix);
   for (guint i = 0; i < required->len; i++) {
     const BtTensorSpec *spec = g_ptr_array_index (required, i);
     const BtTensor *t = bt_checkpoint_lookup_raw (ckpt, spec->name);
@@ -554,8 +565,7 @@ bt_inventory_check (const BtConfig *config, BtHeads heads,
 
   /* Names any head of this architecture carries are known: a checkpoint
    * with several heads serves each of them. */
-  known = bt_inventory_build (config,
-                              heads == BT_HEAD_NONE ? BT_HEAD_NONE : BT_HEAD_ALL);
+  known = build_table (config, prefixed ? BT_HEAD_ALL : BT_HEAD_NONE, prefix);
   known_names = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < known->len; i++)
     g_hash_table_add (known_names,
