@@ -18,24 +18,31 @@ typedef struct {
   GError *error;
 } Converter;
 
-/* The forward pass no longer reads a converted float32 weight. Where it is
- * mapped from the checkpoint file, the kernel may drop its pages from our
- * resident set now (the contents stay: they fault back in if read), so a
- * bf16 model holds its bf16 weights, not both copies. Anonymous memory
- * (random weights, pytorch_model.bin) has nowhere to go without swap: there
- * this changes nothing. */
-static void
+/* The forward pass no longer reads a converted float32 weight, so a bf16
+ * model hands its whole pages back to the kernel: a bf16 model holds its
+ * bf16 weights, not both copies. The pages at either end may hold other
+ * tensors and stay. Where the weight is mapped from the checkpoint file
+ * (safetensors, pytorch_model.bin), MADV_PAGEOUT also drops the file's
+ * pages from the page cache and the contents fault back in if read.
+ * Anonymous memory (random weights, tensors the loader converted or copied)
+ * cannot be paged out without swap: MADV_DONTNEED frees it, and the address
+ * stays allocated, so it is never reused under the registry's key. Such a
+ * weight then reads as zeros: nothing but bt_linear reads it, and
+ * bt_linear never falls back to it. Returns the bytes released. */
+static gsize
 release_pages (const float *w, gsize bytes)
 {
-#ifdef MADV_PAGEOUT
   const guintptr page = (guintptr) sysconf (_SC_PAGESIZE);
   guintptr start = ((guintptr) w + page - 1) / page * page;
   guintptr end = ((guintptr) w + bytes) / page * page;
-  if (end > start)
-    madvise ((void *) start, end - start, MADV_PAGEOUT);
-#else
-  (void) w, (void) bytes;
+  if (end <= start)
+    return 0;
+#ifdef MADV_PAGEOUT
+  madvise ((void *) start, end - start, MADV_PAGEOUT);
 #endif
+  if (madvise ((void *) start, end - start, MADV_DONTNEED) != 0)
+    return 0;
+  return end - start;
 }
 
 static void
@@ -50,8 +57,10 @@ convert (Converter *cv, const float *w, const float *b, int out, int in)
   g_hash_table_insert (m->bf16, (gpointer) w, l);
   m->bf16_bytes += bt_bf16_linear_get_weight_bytes (l);
   bt_bf16_registry_add (w, l);
-  if (m->ckpt)
-    release_pages (w, (gsize) out * in * sizeof (float));
+  /* the tied MLM decoder is the word embedding matrix: the embeddings
+   * still read it */
+  if (w != m->text.word)
+    m->f32_released_bytes += release_pages (w, (gsize) out * in * sizeof (float));
 }
 
 static void

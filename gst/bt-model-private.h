@@ -114,6 +114,7 @@ struct _BtModel {
   /* precision bf16: float32 weight -> its BtBf16Linear (bt-model-bf16.c) */
   GHashTable *bf16;
   gsize bf16_bytes;
+  gsize f32_released_bytes;         /* float32 weight pages handed back */
 };
 
 /* precision bf16: converts every linear layer's weights (bt-model-bf16.c);

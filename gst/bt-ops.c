@@ -96,7 +96,9 @@ bt_activation (float *x, gsize n, BtActivation act)
 }
 
 /* A bf16 model registered a bf16 copy of `w` (with its bias): runs that.
- * FALSE when there is none, or oneDNN failed (then float32 runs). */
+ * FALSE when there is none. The model released the float32 copy of a
+ * converted weight, so a oneDNN failure (out of memory) is fatal, like
+ * GLib's own allocation failures. */
 static gboolean
 linear_bf16 (const float *x, int m, int ldx, const float *w, float *y,
              int ldy, BtBf16Post post)
@@ -107,9 +109,7 @@ linear_bf16 (const float *x, int m, int ldx, const float *w, float *y,
   GError *error = NULL;
   if (bt_bf16_linear_forward (l, x, m, ldx, y, ldy, post, &error))
     return TRUE;
-  g_warning ("bf16 linear failed, running float32: %s", error->message);
-  g_error_free (error);
-  return FALSE;
+  g_error ("bf16 linear failed: %s", error->message);
 }
 
 /* Element-wise passes over many rows are spread over the compute budget. */

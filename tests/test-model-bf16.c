@@ -24,7 +24,7 @@
  * (0.5% of the RMS bound; float32 stays below 0.01% of it).
  */
 #include "bt-bf16.h"
-#include "bt-model.h"
+#include "bt-model-private.h"
 #include "bt-safetensors.h"
 
 #include <json-glib/json-glib.h>
@@ -34,6 +34,13 @@
 
 static char *golden_dir;
 static JsonParser *parser;
+
+/* A golden case, run on its own model folder or on a hub-style folder
+ * (pytorch_model.bin) holding the same weights. */
+typedef struct {
+  JsonObject *c;
+  const char *folder;
+} Case;
 
 static BtHeads
 head_of_class (const char *cls)
@@ -69,18 +76,27 @@ lookup (BtSafetensors *st, JsonObject *keys, const char *name)
 static void
 test_case (gconstpointer data)
 {
-  JsonObject *c = (JsonObject *) data;
+  const Case *tc = data;
+  JsonObject *c = tc->c;
   g_autoptr (GError) error = NULL;
   if (!bt_bf16_available (&error)) {
     g_test_skip (error->message);
     return;
   }
 
-  g_autofree char *dir = g_build_filename (golden_dir, "models",
-      json_object_get_string_member (c, "model"), NULL);
+  g_autofree char *dir = g_build_filename (golden_dir, "models", tc->folder,
+                                           NULL);
   BtModel *m = bt_model_load (dir, BT_PRECISION_BF16, &error);
   g_assert_no_error (error);
   g_assert_cmpint (bt_model_get_precision (m), ==, BT_PRECISION_BF16);
+  /* the converted float32 weights' whole pages went back to the kernel:
+   * some (the larger weights span pages), never more than their float32
+   * bytes - twice their bf16 bytes */
+  g_test_message ("float32 pages released: %" G_GSIZE_FORMAT " bytes, bf16 "
+                  "weights %" G_GSIZE_FORMAT " bytes", m->f32_released_bytes,
+                  m->bf16_bytes);
+  g_assert_cmpuint (m->f32_released_bytes, >, 0);
+  g_assert_cmpuint (m->f32_released_bytes, <=, 2 * m->bf16_bytes);
   g_autofree char *tpath = g_build_filename (golden_dir,
       json_object_get_string_member (c, "tensors_file"), NULL);
   BtSafetensors *st = bt_safetensors_open (tpath, &error);
@@ -187,12 +203,30 @@ main (int argc, char **argv)
     g_error ("%s", error->message);
   JsonObject *root = json_node_get_object (json_parser_get_root (parser));
   JsonArray *cases = json_object_get_array_member (root, "cases");
+  JsonObject *hub = json_object_get_object_member (root, "hubstyle_folders");
+  g_autoptr (GList) hub_folders = json_object_get_members (hub);
+  g_autoptr (GPtrArray) tcs = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < json_array_get_length (cases); i++) {
     JsonObject *c = json_array_get_object_element (cases, i);
+    const char *model = json_object_get_string_member (c, "model");
+    Case *tc = g_new (Case, 1);
+    *tc = (Case) { c, model };
+    g_ptr_array_add (tcs, tc);
     g_autofree char *name = g_strdup_printf ("/model-bf16/golden/%s/%s",
-        json_object_get_string_member (c, "model"),
-        json_object_get_string_member (c, "case"));
-    g_test_add_data_func (name, c, test_case);
+        model, json_object_get_string_member (c, "case"));
+    g_test_add_data_func (name, tc, test_case);
+    for (GList *l = hub_folders; l; l = l->next) {
+      JsonObject *f = json_object_get_object_member (hub, l->data);
+      if (!g_str_equal (json_object_get_string_member (f, "same_outputs_as"),
+                        model))
+        continue;
+      tc = g_new (Case, 1);
+      *tc = (Case) { c, l->data };
+      g_ptr_array_add (tcs, tc);
+      g_autofree char *hname = g_strdup_printf ("/model-bf16/hubstyle/%s/%s",
+          (const char *) l->data, json_object_get_string_member (c, "case"));
+      g_test_add_data_func (hname, tc, test_case);
+    }
   }
   g_test_add_func ("/model-bf16/unavailable", test_unavailable);
   int status = g_test_run ();
