@@ -2,43 +2,23 @@
  * format it ships, with identical tensors. */
 #include "bt-checkpoint.h"
 #include "bt-pickle.h"
+#include "bt-test-util.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
-
-static const char *
-data_dir (void)
-{
-  const char *env = g_getenv ("BT_TEST_DATA");
-  return env ? env : BT_TEST_DATA;
-}
-
-static JsonObject *
-manifest (void)
-{
-  static JsonParser *parser;
-  if (!parser) {
-    g_autofree char *path = g_build_filename (data_dir (), "golden",
-                                              "manifest.json", NULL);
-    parser = json_parser_new ();
-    g_autoptr (GError) error = NULL;
-    json_parser_load_from_file (parser, path, &error);
-    g_assert_no_error (error);
-  }
-  return json_node_get_object (json_parser_get_root (parser));
-}
 
 /* Every golden model folder opens; its tensor count is the state_dict size
  * HF reported, names are sorted, and every float tensor reads as f32. */
 static void
 test_golden_folders (void)
 {
-  JsonArray *models = json_object_get_array_member (manifest (), "models");
+  JsonArray *models = json_object_get_array_member (bt_test_manifest (),
+      "models");
   g_assert_cmpuint (json_array_get_length (models), >, 0);
   for (guint i = 0; i < json_array_get_length (models); i++) {
     JsonObject *m = json_array_get_object_element (models, i);
-    g_autofree char *dir = g_build_filename (data_dir (), "golden",
+    g_autofree char *dir = g_build_filename (bt_test_data_dir (), "golden",
                                              json_object_get_string_member (m, "dir"),
                                              NULL);
     g_autoptr (GError) error = NULL;
@@ -91,8 +71,8 @@ assert_same_tensors (BtCheckpoint *sub, BtCheckpoint *full)
 static BtCheckpoint *
 open_golden (const char *model, const char *file)
 {
-  g_autofree char *path = g_build_filename (data_dir (), "golden", "models",
-                                            model, file, NULL);
+  g_autofree char *path = g_build_filename (bt_test_data_dir (), "golden",
+      "models", model, file, NULL);
   g_autoptr (GError) error = NULL;
   BtCheckpoint *ckpt = bt_checkpoint_open (path, &error);
   g_assert_no_error (error);
@@ -104,16 +84,17 @@ open_golden (const char *model, const char *file)
 static void
 test_golden_bin (void)
 {
-  JsonArray *models = json_object_get_array_member (manifest (), "models");
+  JsonArray *models = json_object_get_array_member (bt_test_manifest (),
+      "models");
   guint n_bins = 0;
   for (guint i = 0; i < json_array_get_length (models); i++) {
     JsonObject *m = json_array_get_object_element (models, i);
-    g_autofree char *bin = g_build_filename (data_dir (), "golden",
+    g_autofree char *bin = g_build_filename (bt_test_data_dir (), "golden",
                                              json_object_get_string_member (m, "dir"),
                                              "pytorch_model.bin", NULL);
     if (!g_file_test (bin, G_FILE_TEST_EXISTS))
       continue;
-    g_autofree char *st = g_build_filename (data_dir (), "golden",
+    g_autofree char *st = g_build_filename (bt_test_data_dir (), "golden",
                                             json_object_get_string_member (m, "dir"),
                                             "model.safetensors", NULL);
     g_autoptr (GError) error = NULL;
@@ -171,7 +152,8 @@ test_hubstyle (void)
 static BtCheckpoint *
 open_fixture (const char *file)
 {
-  g_autofree char *path = g_build_filename (data_dir (), "fixtures", file, NULL);
+  g_autofree char *path = g_build_filename (bt_test_data_dir (), "fixtures",
+      file, NULL);
   g_autoptr (GError) error = NULL;
   BtCheckpoint *ckpt = bt_checkpoint_open (path, &error);
   g_assert_no_error (error);
@@ -286,7 +268,8 @@ test_shared_storage (void)
 static void
 assert_open_fails (const char *fixture, int code, const char *needle)
 {
-  g_autofree char *path = g_build_filename (data_dir (), "fixtures", fixture, NULL);
+  g_autofree char *path = g_build_filename (bt_test_data_dir (), "fixtures",
+      fixture, NULL);
   g_autoptr (GError) error = NULL;
   g_assert_null (bt_checkpoint_open (path, &error));
   g_assert_error (error, BT_ERROR, code);
@@ -372,7 +355,8 @@ test_zip64 (void)
 static void
 test_truncated_bin (void)
 {
-  g_autofree char *src = g_build_filename (data_dir (), "fixtures", "half.bin", NULL);
+  g_autofree char *src = g_build_filename (bt_test_data_dir (), "fixtures",
+      "half.bin", NULL);
   g_autofree char *contents = NULL;
   gsize len;
   g_assert_true (g_file_get_contents (src, &contents, &len, NULL));

@@ -2,25 +2,10 @@
  * configs, malformed files, wrong types, and every configuration HF cannot
  * run (the golden manifest's rejected_configs). */
 #include "bt-config.h"
+#include "bt-test-util.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
-
-static char *
-data_path (const char *first, ...)
-{
-  const char *root = g_getenv ("BT_TEST_DATA");
-  g_autoptr (GPtrArray) parts = g_ptr_array_new ();
-  va_list ap;
-
-  g_ptr_array_add (parts, (gpointer) (root ? root : BT_TEST_DATA));
-  va_start (ap, first);
-  for (const char *p = first; p != NULL; p = va_arg (ap, const char *))
-    g_ptr_array_add (parts, (gpointer) p);
-  va_end (ap);
-  g_ptr_array_add (parts, NULL);
-  return g_build_filenamev ((char **) parts->pdata);
-}
 
 static JsonNode *
 load_json (const char *path)
@@ -155,25 +140,13 @@ test_defaults (void)
   g_assert_cmpint (bt_config_split_layer (&config), ==, 7);
 }
 
-static BtHeads
-heads_of_class (const char *klass)
-{
-  if (strcmp (klass, "BridgeTowerForImageAndTextRetrieval") == 0)
-    return BT_HEAD_ITM;
-  if (strcmp (klass, "BridgeTowerForMaskedLM") == 0)
-    return BT_HEAD_MLM;
-  if (strcmp (klass, "BridgeTowerForContrastiveLearning") == 0)
-    return BT_HEAD_ITC;
-  g_assert_cmpstr (klass, ==, "BridgeTowerModel");
-  return BT_HEAD_NONE;
-}
-
 /* Every golden model loads and matches the manifest's summary (HF's view
  * of the same config). */
 static void
 test_golden (void)
 {
-  g_autofree char *manifest_path = data_path ("golden", "manifest.json", NULL);
+  g_autofree char *manifest_path = bt_test_data_path ("golden",
+      "manifest.json", NULL);
   g_autoptr (JsonNode) manifest = load_json (manifest_path);
   JsonArray *models = json_object_get_array_member (
       json_node_get_object (manifest), "models");
@@ -188,7 +161,7 @@ test_golden (void)
     JsonObject *top = json_object_get_object_member (summary, "top");
     JsonObject *contrastive =
         json_object_get_object_member (summary, "contrastive");
-    g_autofree char *dir = data_path ("golden",
+    g_autofree char *dir = bt_test_data_path ("golden",
         json_object_get_string_member (m, "dir"), NULL);
     const char *link = json_object_get_string_member (top, "link_tower_type");
     BtConfig c;
@@ -257,7 +230,7 @@ test_golden (void)
           json_object_get_int_member (contrastive, "contrastive_hidden_size"));
 
     g_assert_cmpint (c.architectures, ==,
-        heads_of_class (json_object_get_string_member (m, "class")));
+        bt_test_heads_of_class (json_object_get_string_member (m, "class")));
   }
 }
 
@@ -266,8 +239,9 @@ test_golden (void)
 static void
 test_hub (void)
 {
-  g_autofree char *base = data_path ("hub", "bridgetower-base-itm-mlm", NULL);
-  g_autofree char *large = data_path ("hub",
+  g_autofree char *base = bt_test_data_path ("hub",
+      "bridgetower-base-itm-mlm", NULL);
+  g_autofree char *large = bt_test_data_path ("hub",
       "bridgetower-large-itm-mlm-itc", "config.json", NULL);
   BtConfig c;
   g_autoptr (GError) error = NULL;
@@ -315,7 +289,7 @@ test_malformed (void)
   BtConfig c;
   g_autoptr (GError) error = NULL;
   g_autofree char *deep = NULL;
-  g_autofree char *missing = data_path ("hub", "no-such-model", NULL);
+  g_autofree char *missing = bt_test_data_path ("hub", "no-such-model", NULL);
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     expect_error (bad[i], BT_ERROR_FORMAT, NULL);
@@ -464,8 +438,9 @@ static const struct {
 static void
 test_rejected (void)
 {
-  g_autofree char *manifest_path = data_path ("golden", "manifest.json", NULL);
-  g_autofree char *base_path = data_path ("golden", "models",
+  g_autofree char *manifest_path = bt_test_data_path ("golden",
+      "manifest.json", NULL);
+  g_autofree char *base_path = bt_test_data_path ("golden", "models",
       "itm_add_t3v3c2", "config.json", NULL);
   g_autoptr (JsonNode) manifest = load_json (manifest_path);
   JsonArray *rejected = json_object_get_array_member (
@@ -517,7 +492,7 @@ test_rejected (void)
 
     /* the two with model folders fail the same way from the folder */
     if (json_object_has_member (r, "dir")) {
-      g_autofree char *dir = data_path ("golden",
+      g_autofree char *dir = bt_test_data_path ("golden",
           json_object_get_string_member (r, "dir"), NULL);
 
       g_assert_false (bt_config_load (&c, dir, &error));

@@ -6,6 +6,7 @@
 #include "bt-image-private.h"
 #include "bt-resize-private.h"
 #include "bt-safetensors.h"
+#include "bt-test-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -15,41 +16,10 @@
 
 #define PIXEL_TOLERANCE 1e-6
 
-static char *
-data_path (const char *first, ...)
-{
-  const char *root = g_getenv ("BT_TEST_DATA");
-  g_autoptr (GPtrArray) parts = g_ptr_array_new ();
-  va_list ap;
-
-  g_ptr_array_add (parts, (gpointer) (root ? root : BT_TEST_DATA));
-  va_start (ap, first);
-  for (const char *p = first; p != NULL; p = va_arg (ap, const char *))
-    g_ptr_array_add (parts, (gpointer) p);
-  va_end (ap);
-  g_ptr_array_add (parts, NULL);
-  return g_build_filenamev ((char **) parts->pdata);
-}
-
-static JsonParser *manifest_parser;
-
-static JsonObject *
-manifest (void)
-{
-  if (!manifest_parser) {
-    g_autofree char *path = data_path ("golden", "manifest.json", NULL);
-    g_autoptr (GError) error = NULL;
-    manifest_parser = json_parser_new ();
-    g_assert_true (json_parser_load_from_file (manifest_parser, path, &error));
-    g_assert_no_error (error);
-  }
-  return json_node_get_object (json_parser_get_root (manifest_parser));
-}
-
 static BtSafetensors *
 open_tensors (const char *golden_rel)
 {
-  g_autofree char *path = data_path ("golden", golden_rel, NULL);
+  g_autofree char *path = bt_test_data_path ("golden", golden_rel, NULL);
   g_autoptr (GError) error = NULL;
   BtSafetensors *st = bt_safetensors_open (path, &error);
   g_assert_no_error (error);
@@ -80,7 +50,7 @@ image_clear (Image *img)
 static void
 load_image (const char *golden_rel, Image *img)
 {
-  g_autofree char *path = data_path ("golden", golden_rel, NULL);
+  g_autofree char *path = bt_test_data_path ("golden", golden_rel, NULL);
   g_autoptr (GError) error = NULL;
 
   g_assert_true (bt_image_load_rgb (path, &img->rgb, &img->width,
@@ -172,7 +142,7 @@ member_string (JsonObject *o, const char *key)
 static void
 load_white_composite (const char *golden_rel, Image *img)
 {
-  g_autofree char *path = data_path ("golden", golden_rel, NULL);
+  g_autofree char *path = bt_test_data_path ("golden", golden_rel, NULL);
   png_image png = { .version = PNG_IMAGE_VERSION };
 
   g_assert_true (png_image_begin_read_from_file (&png, path));
@@ -331,9 +301,10 @@ static void
 test_image_processor_config (gconstpointer data)
 {
   JsonObject *cfg = json_array_get_object_element (
-      json_object_get_array_member (json_object_get_object_member (manifest (),
+      json_object_get_array_member (json_object_get_object_member (
+              bt_test_manifest (),
           "image_processor"), "configs"), GPOINTER_TO_UINT (data));
-  g_autofree char *dir = data_path ("golden",
+  g_autofree char *dir = bt_test_data_path ("golden",
       json_object_get_string_member (cfg, "dir"), NULL);
   g_autoptr (BtSafetensors) st = open_tensors (
       json_object_get_string_member (cfg, "tensors_file"));
@@ -363,7 +334,8 @@ test_image_processor_config (gconstpointer data)
 static void
 check_model_inputs (const char *folder, const char *only_model)
 {
-  JsonArray *cases = json_object_get_array_member (manifest (), "cases");
+  JsonArray *cases = json_object_get_array_member (bt_test_manifest (),
+      "cases");
   g_autoptr (GRegex) divisor_re =
       g_regex_new ("'size_divisor': (\\d+)", 0, 0, NULL);
   int n_checked = 0;
@@ -379,7 +351,7 @@ check_model_inputs (const char *folder, const char *only_model)
     const char *call = json_object_get_string_member (kase, "processor_call");
     JsonObject *keys = json_object_get_object_member (kase, "input_keys");
     JsonArray *images = json_object_get_array_member (kase, "images");
-    g_autofree char *dir = data_path ("golden", "models", model, NULL);
+    g_autofree char *dir = bt_test_data_path ("golden", "models", model, NULL);
     g_autofree char *label = g_strdup_printf ("%s/%s", model,
         json_object_get_string_member (kase, "case"));
     g_autoptr (BtSafetensors) st = open_tensors (
@@ -431,7 +403,7 @@ test_model_inputs (void)
 static void
 test_hubstyle_inputs (void)
 {
-  JsonObject *folders = json_object_get_object_member (manifest (),
+  JsonObject *folders = json_object_get_object_member (bt_test_manifest (),
                                                        "hubstyle_folders");
   g_autoptr (GList) names = json_object_get_members (folders);
 
@@ -471,7 +443,7 @@ static void
 test_config_golden (void)
 {
   JsonArray *configs = json_object_get_array_member (
-      json_object_get_object_member (manifest (), "image_processor"),
+      json_object_get_object_member (bt_test_manifest (), "image_processor"),
       "configs");
 
   for (guint i = 0; i < json_array_get_length (configs); i++) {
@@ -479,7 +451,7 @@ test_config_golden (void)
     if (!json_object_has_member (cfg, "effective"))
       continue;
     JsonObject *eff = json_object_get_object_member (cfg, "effective");
-    g_autofree char *dir = data_path ("golden",
+    g_autofree char *dir = bt_test_data_path ("golden",
         json_object_get_string_member (cfg, "dir"), NULL);
     g_autoptr (GError) error = NULL;
     BtImageConfig config;
@@ -530,9 +502,10 @@ test_config_golden (void)
 static void
 test_config_hub (void)
 {
-  g_autofree char *base = data_path ("hub", "bridgetower-base-itm-mlm", NULL);
-  g_autofree char *large = data_path ("hub", "bridgetower-large-itm-mlm-itc",
-                                      "preprocessor_config.json", NULL);
+  g_autofree char *base = bt_test_data_path ("hub",
+      "bridgetower-base-itm-mlm", NULL);
+  g_autofree char *large = bt_test_data_path ("hub",
+      "bridgetower-large-itm-mlm-itc", "preprocessor_config.json", NULL);
   g_autoptr (GError) error = NULL;
   BtImageConfig config, defaults;
 
@@ -555,8 +528,8 @@ test_config_hub (void)
 static void
 test_294_padding (void)
 {
-  g_autofree char *large = data_path ("hub", "bridgetower-large-itm-mlm-itc",
-                                      NULL);
+  g_autofree char *large = bt_test_data_path ("hub",
+      "bridgetower-large-itm-mlm-itc", NULL);
   g_autoptr (GError) error = NULL;
   BtImageConfig config;
   Image img = { 0 };
@@ -810,9 +783,9 @@ test_processor_errors (void)
 static void
 test_files_as_pil (void)
 {
-  g_autofree char *dir = data_path ("image", NULL);
-  g_autofree char *expected = data_path ("image", "expected-rgb.safetensors",
-                                         NULL);
+  g_autofree char *dir = bt_test_data_path ("image", NULL);
+  g_autofree char *expected = bt_test_data_path ("image",
+      "expected-rgb.safetensors", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (BtSafetensors) st = bt_safetensors_open (expected, &error);
   g_assert_no_error (error);
@@ -901,9 +874,9 @@ test_file_errors (void)
   g_autofree char *short_png = g_build_filename (dir, "short.png", NULL);
   g_autofree char *short_jpg = g_build_filename (dir, "short.jpg", NULL);
   g_autofree char *missing = g_build_filename (dir, "missing.png", NULL);
-  g_autofree char *png_src = data_path ("golden", "inputs", "images",
+  g_autofree char *png_src = bt_test_data_path ("golden", "inputs", "images",
                                         "photo_640x480.png", NULL);
-  g_autofree char *jpg_src = data_path ("image", "ycbcr420.jpg", NULL);
+  g_autofree char *jpg_src = bt_test_data_path ("image", "ycbcr420.jpg", NULL);
   g_autofree char *data = NULL;
   gsize len;
 
@@ -936,7 +909,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image/config/spellings", test_config_spellings);
 
   JsonArray *configs = json_object_get_array_member (
-      json_object_get_object_member (manifest (), "image_processor"),
+      json_object_get_object_member (bt_test_manifest (), "image_processor"),
       "configs");
   for (guint i = 0; i < json_array_get_length (configs); i++) {
     JsonObject *cfg = json_array_get_object_element (configs, i);
@@ -955,7 +928,5 @@ main (int argc, char **argv)
   g_test_add_func ("/image/file/interlaced", test_interlaced_png);
   g_test_add_func ("/image/file/errors", test_file_errors);
 
-  int ret = g_test_run ();
-  g_clear_object (&manifest_parser);
-  return ret;
+  return g_test_run ();
 }

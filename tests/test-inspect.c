@@ -1,23 +1,17 @@
 /* test-inspect.c - `bridgetower inspect` (the command named by the
  * BRIDGETOWER environment variable) on golden folders and broken ones. */
 #include "bt-safetensors.h"
+#include "bt-test-util.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/wait.h>
 
-static const char *
-data_dir (void)
-{
-  const char *env = g_getenv ("BT_TEST_DATA");
-  return env ? env : BT_TEST_DATA;
-}
-
 static char *
 model_dir (const char *name)
 {
-  return g_build_filename (data_dir (), "golden", "models", name, NULL);
+  return g_build_filename (bt_test_data_dir (), "golden", "models", name, NULL);
 }
 
 typedef struct {
@@ -173,7 +167,7 @@ test_missing_tensor (void)
 static void
 test_no_weights (void)
 {
-  g_autofree char *dir = g_build_filename (data_dir (), "hub",
+  g_autofree char *dir = g_build_filename (bt_test_data_dir (), "hub",
       "bridgetower-large-itm-mlm-itc", NULL);
   g_auto (Run) r = { 0 };
 

@@ -4,52 +4,16 @@
  * specific error naming the tensors; unknown names are reported. */
 #include "bt-inventory.h"
 #include "bt-safetensors.h"
+#include "bt-test-util.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-static const char *
-data_dir (void)
-{
-  const char *env = g_getenv ("BT_TEST_DATA");
-  return env ? env : BT_TEST_DATA;
-}
-
-static JsonObject *
-manifest (void)
-{
-  static JsonParser *parser;
-
-  if (parser == NULL) {
-    g_autofree char *path = g_build_filename (data_dir (), "golden",
-        "manifest.json", NULL);
-    g_autoptr (GError) error = NULL;
-
-    parser = json_parser_new ();
-    json_parser_load_from_file (parser, path, &error);
-    g_assert_no_error (error);
-  }
-  return json_node_get_object (json_parser_get_root (parser));
-}
-
 static char *
 model_dir (const char *name)
 {
-  return g_build_filename (data_dir (), "golden", "models", name, NULL);
-}
-
-static BtHeads
-heads_of_class (const char *klass)
-{
-  if (strcmp (klass, "BridgeTowerForImageAndTextRetrieval") == 0)
-    return BT_HEAD_ITM;
-  if (strcmp (klass, "BridgeTowerForMaskedLM") == 0)
-    return BT_HEAD_MLM;
-  if (strcmp (klass, "BridgeTowerForContrastiveLearning") == 0)
-    return BT_HEAD_ITC;
-  g_assert_cmpstr (klass, ==, "BridgeTowerModel");
-  return BT_HEAD_NONE;
+  return g_build_filename (bt_test_data_dir (), "golden", "models", name, NULL);
 }
 
 static gboolean
@@ -138,15 +102,16 @@ check_folder (const char *dir, BtHeads expected_heads, JsonArray *not_reaching,
 static void
 test_golden_folders (void)
 {
-  JsonArray *models = json_object_get_array_member (manifest (), "models");
+  JsonArray *models = json_object_get_array_member (bt_test_manifest (),
+      "models");
   g_assert_cmpuint (json_array_get_length (models), >=, 6);
   for (guint i = 0; i < json_array_get_length (models); i++) {
     JsonObject *m = json_array_get_object_element (models, i);
-    g_autofree char *dir = g_build_filename (data_dir (), "golden",
+    g_autofree char *dir = g_build_filename (bt_test_data_dir (), "golden",
         json_object_get_string_member (m, "dir"), NULL);
 
     check_folder (dir,
-        heads_of_class (json_object_get_string_member (m, "class")),
+        bt_test_heads_of_class (json_object_get_string_member (m, "class")),
         json_object_get_array_member (m, "parameters_not_reaching_outputs"),
         json_object_get_int_member (m, "n_state_dict_keys"));
   }
@@ -157,7 +122,7 @@ test_golden_folders (void)
 static void
 test_hubstyle_folders (void)
 {
-  JsonObject *hubstyle = json_object_get_object_member (manifest (),
+  JsonObject *hubstyle = json_object_get_object_member (bt_test_manifest (),
       "hubstyle_folders");
   g_autoptr (GList) hub_names = json_object_get_members (hubstyle);
 

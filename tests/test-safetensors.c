@@ -2,16 +2,10 @@
  * writer's round trip, and each malformed header rejected with its own
  * error. */
 #include "bt-safetensors.h"
+#include "bt-test-util.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
-
-static const char *
-data_dir (void)
-{
-  const char *env = g_getenv ("BT_TEST_DATA");
-  return env ? env : BT_TEST_DATA;
-}
 
 static void
 collect_safetensors (const char *dir, GPtrArray *out)
@@ -38,7 +32,8 @@ collect_safetensors (const char *dir, GPtrArray *out)
 static void
 test_golden_files (void)
 {
-  g_autofree char *golden = g_build_filename (data_dir (), "golden", NULL);
+  g_autofree char *golden = g_build_filename (bt_test_data_dir (), "golden",
+      NULL);
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
   collect_safetensors (golden, files);
   g_assert_cmpuint (files->len, >=, 10);
@@ -65,8 +60,8 @@ test_golden_files (void)
 static void
 test_scalar (void)
 {
-  g_autofree char *path = g_build_filename (data_dir (), "golden", "models",
-                                            "itc_interpolate_t3v4rm_c2",
+  g_autofree char *path = g_build_filename (bt_test_data_dir (), "golden",
+      "models", "itc_interpolate_t3v4rm_c2",
                                             "model.safetensors", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (BtSafetensors) st = bt_safetensors_open (path, &error);
@@ -139,7 +134,7 @@ test_write_roundtrip (void)
 static void
 test_metadata (void)
 {
-  g_autofree char *path = g_build_filename (data_dir (), "fixtures",
+  g_autofree char *path = g_build_filename (bt_test_data_dir (), "fixtures",
                                             "f16.safetensors", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (BtSafetensors) st = bt_safetensors_open (path, &error);
@@ -279,8 +274,8 @@ test_deep_nesting (void)
 static void
 test_truncated (void)
 {
-  g_autofree char *golden = g_build_filename (data_dir (), "golden", "models",
-                                              "itm_add_t3v3c2",
+  g_autofree char *golden = g_build_filename (bt_test_data_dir (), "golden",
+      "models", "itm_add_t3v3c2",
                                               "model.safetensors", NULL);
   g_autofree char *contents = NULL;
   gsize len;

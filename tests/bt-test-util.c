@@ -1,0 +1,58 @@
+/* bt-test-util.c - helpers the C tests share. */
+#include "bt-test-util.h"
+
+#include <string.h>
+
+const char *
+bt_test_data_dir (void)
+{
+  const char *env = g_getenv ("BT_TEST_DATA");
+  return env ? env : BT_TEST_DATA;
+}
+
+char *
+bt_test_data_path (const char *first, ...)
+{
+  g_autoptr (GPtrArray) parts = g_ptr_array_new ();
+  va_list ap;
+
+  g_ptr_array_add (parts, (gpointer) bt_test_data_dir ());
+  va_start (ap, first);
+  for (const char *p = first; p != NULL; p = va_arg (ap, const char *))
+    g_ptr_array_add (parts, (gpointer) p);
+  va_end (ap);
+  g_ptr_array_add (parts, NULL);
+  return g_build_filenamev ((char **) parts->pdata);
+}
+
+JsonObject *
+bt_test_manifest (void)
+{
+  static JsonParser *parser;
+
+  if (parser == NULL) {
+    g_autofree char *path = bt_test_data_path ("golden", "manifest.json",
+        NULL);
+    g_autoptr (GError) error = NULL;
+    gboolean loaded;
+
+    parser = json_parser_new ();
+    loaded = json_parser_load_from_file (parser, path, &error);
+    g_assert_no_error (error);
+    g_assert_true (loaded);
+  }
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+BtHeads
+bt_test_heads_of_class (const char *klass)
+{
+  if (strcmp (klass, "BridgeTowerForImageAndTextRetrieval") == 0)
+    return BT_HEAD_ITM;
+  if (strcmp (klass, "BridgeTowerForMaskedLM") == 0)
+    return BT_HEAD_MLM;
+  if (strcmp (klass, "BridgeTowerForContrastiveLearning") == 0)
+    return BT_HEAD_ITC;
+  g_assert_cmpstr (klass, ==, "BridgeTowerModel");
+  return BT_HEAD_NONE;
+}

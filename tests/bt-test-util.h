@@ -1,0 +1,23 @@
+/* bt-test-util.h - helpers the C tests share: where the test data is, the
+ * golden manifest, the head set of an HF model class. */
+#pragma once
+
+#include "bt-config.h"
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* The test data folder: $BT_TEST_DATA, else the source tree's copy. */
+const char *bt_test_data_dir (void);
+
+/* The test data folder joined with the NULL-terminated path parts. */
+char *bt_test_data_path (const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* golden/manifest.json, loaded once (asserts it parses). */
+JsonObject *bt_test_manifest (void);
+
+/* The heads an HF class name has (asserts the name is known). */
+BtHeads bt_test_heads_of_class (const char *klass);
+
+G_END_DECLS
