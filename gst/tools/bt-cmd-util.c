@@ -238,3 +238,41 @@ bt_cmd_print_json (JsonBuilder *builder)
   text = json_generator_to_data (gen, NULL);
   printf ("%s\n", text);
 }
+
+gboolean
+bt_cmd_parse_image_texts (const char *command, const char *summary,
+                          const char *description, int *argc, char ***argv,
+                          int *max_length, gboolean *json)
+{
+  const GOptionEntry entries[] = {
+    { "max-length", 0, 0, G_OPTION_ARG_INT, max_length,
+      "Truncate texts to N tokens (special tokens included)", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, json, "Print JSON", NULL },
+    { NULL }
+  };
+
+  if (!bt_cmd_parse_options (command, "MODEL_DIR IMAGE TEXT...", summary,
+                             description, entries, argc, argv))
+    return FALSE;
+  if (*argc < 4) {
+    bt_cmd_print_error (command, "expected MODEL_DIR IMAGE TEXT... (see "
+                        "--help)");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+JsonBuilder *
+bt_cmd_json_begin_result (const char *dir, const char *image)
+{
+  JsonBuilder *b = json_builder_new ();
+  g_autofree char *dir_name = g_filename_display_name (dir);
+  g_autofree char *image_name = g_filename_display_name (image);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, dir_name);
+  json_builder_set_member_name (b, "image");
+  json_builder_add_string_value (b, image_name);
+  return b;
+}

@@ -64,6 +64,18 @@ BtTextFeatures *bt_cmd_encode_text (BtContext *ctx, const char *text,
 /* softmax of `n` values into `out` (double precision). */
 void bt_cmd_softmax (const double *x, int n, double *out);
 
+/* Parses the options of the commands that score one image against texts
+ * (--max-length, --json) and checks for MODEL_DIR IMAGE TEXT...; on FALSE
+ * the reason is printed. */
+gboolean bt_cmd_parse_image_texts (const char *command, const char *summary,
+                                   const char *description, int *argc,
+                                   char ***argv, int *max_length,
+                                   gboolean *json);
+
+/* A builder with the result object begun and its "model" and "image"
+ * members set. */
+JsonBuilder *bt_cmd_json_begin_result (const char *dir, const char *image);
+
 /* Ends the builder's root value and prints it, pretty, on stdout. */
 void bt_cmd_print_json (JsonBuilder *builder);
 

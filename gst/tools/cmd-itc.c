@@ -30,15 +30,8 @@ print_results (const char *dir, const char *image, char **texts, int n,
                gboolean json)
 {
   if (json) {
-    g_autoptr (JsonBuilder) b = json_builder_new ();
-    g_autofree char *dir_name = g_filename_display_name (dir);
-    g_autofree char *image_name = g_filename_display_name (image);
+    g_autoptr (JsonBuilder) b = bt_cmd_json_begin_result (dir, image);
 
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "model");
-    json_builder_add_string_value (b, dir_name);
-    json_builder_set_member_name (b, "image");
-    json_builder_add_string_value (b, image_name);
     json_builder_set_member_name (b, "logit_scale");
     json_builder_add_double_value (b, logit_scale);
     json_builder_set_member_name (b, "results");
@@ -122,23 +115,14 @@ bt_cmd_itc (int argc, char **argv)
 {
   gboolean json = FALSE;
   int max_length = 0;
-  const GOptionEntry entries[] = {
-    { "max-length", 0, 0, G_OPTION_ARG_INT, &max_length,
-      "Truncate texts to N tokens (special tokens included)", "N" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-    { NULL }
-  };
   GError *error = NULL;
 
-  if (!bt_cmd_parse_options (command, "MODEL_DIR IMAGE TEXT...",
-                             "Contrastive similarity of an image against each "
-                             "text.", description, entries, &argc, &argv))
+  if (!bt_cmd_parse_image_texts (command,
+                                 "Contrastive similarity of an image against each "
+                                 "text.",
+                                 description, &argc, &argv, &max_length,
+                                 &json))
     return 1;
-  if (argc < 4) {
-    bt_cmd_print_error (command, "expected MODEL_DIR IMAGE TEXT... (see "
-                        "--help)");
-    return 1;
-  }
   if (!itc (argv[1], argv[2], argv + 3, argc - 3, max_length, json,
             &error))
     return bt_cmd_fail (command, error);

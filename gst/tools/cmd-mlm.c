@@ -67,15 +67,8 @@ print_results (const char *dir, const char *image, const char *text,
     return;
   }
 
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autofree char *dir_name = g_filename_display_name (dir);
-  g_autofree char *image_name = g_filename_display_name (image);
+  g_autoptr (JsonBuilder) b = bt_cmd_json_begin_result (dir, image);
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "model");
-  json_builder_add_string_value (b, dir_name);
-  json_builder_set_member_name (b, "image");
-  json_builder_add_string_value (b, image_name);
   json_builder_set_member_name (b, "text");
   json_builder_add_string_value (b, text);
   json_builder_set_member_name (b, "filled");
