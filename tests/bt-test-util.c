@@ -44,6 +44,17 @@ bt_test_manifest (void)
   return json_node_get_object (json_parser_get_root (parser));
 }
 
+JsonNode *
+bt_test_load_json (const char *path)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  g_assert_no_error (error);
+  return json_node_ref (json_parser_get_root (parser));
+}
+
 BtHeads
 bt_test_heads_of_class (const char *klass)
 {

@@ -17,6 +17,9 @@ char *bt_test_data_path (const char *first, ...) G_GNUC_NULL_TERMINATED;
 /* golden/manifest.json, loaded once (asserts it parses). */
 JsonObject *bt_test_manifest (void);
 
+/* The root of a JSON file, owned by the caller (asserts it parses). */
+JsonNode *bt_test_load_json (const char *path);
+
 /* The heads an HF class name has (asserts the name is known). */
 BtHeads bt_test_heads_of_class (const char *klass);
 

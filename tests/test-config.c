@@ -7,17 +7,6 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-static JsonNode *
-load_json (const char *path)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-
-  g_assert_true (json_parser_load_from_file (parser, path, &error));
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
 static char *
 to_json (JsonNode *node)
 {
@@ -147,7 +136,7 @@ test_golden (void)
 {
   g_autofree char *manifest_path = bt_test_data_path ("golden",
       "manifest.json", NULL);
-  g_autoptr (JsonNode) manifest = load_json (manifest_path);
+  g_autoptr (JsonNode) manifest = bt_test_load_json (manifest_path);
   JsonArray *models = json_object_get_array_member (
       json_node_get_object (manifest), "models");
   guint n = json_array_get_length (models);
@@ -442,7 +431,7 @@ test_rejected (void)
       "manifest.json", NULL);
   g_autofree char *base_path = bt_test_data_path ("golden", "models",
       "itm_add_t3v3c2", "config.json", NULL);
-  g_autoptr (JsonNode) manifest = load_json (manifest_path);
+  g_autoptr (JsonNode) manifest = bt_test_load_json (manifest_path);
   JsonArray *rejected = json_object_get_array_member (
       json_node_get_object (manifest), "rejected_configs");
   guint n_rejected = 0, n_valid = 0;
@@ -454,7 +443,7 @@ test_rejected (void)
     JsonObject *text_o = json_object_get_object_member (overrides, "text");
     JsonObject *top_o = json_object_get_object_member (overrides, "top");
     const char *name = json_object_get_string_member (r, "name");
-    g_autoptr (JsonNode) base = load_json (base_path);
+    g_autoptr (JsonNode) base = bt_test_load_json (base_path);
     JsonObject *root = json_node_get_object (base);
     JsonArray *arch = json_array_new ();
     g_autofree char *json = NULL;

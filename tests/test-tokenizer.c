@@ -1,30 +1,10 @@
 /* test-tokenizer.c - the tokenizer against HF's golden ids and strings. */
 #include "bt-tokenizer.h"
+#include "bt-test-util.h"
 
 #include <json-glib/json-glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
-
-static char *
-golden_path (const char *first, ...)
-{
-  const char *root = g_getenv ("BT_TEST_DATA");
-  va_list args;
-  va_start (args, first);
-  g_autofree char *rest = g_build_filename_valist (first, &args);
-  va_end (args);
-  return g_build_filename (root ? root : BT_TEST_DATA, "golden", rest, NULL);
-}
-
-static JsonNode *
-load_json (const char *path)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  g_assert_true (json_parser_load_from_file (parser, path, &error));
-  g_assert_no_error (error);
-  return json_node_ref (json_parser_get_root (parser));
-}
 
 static GArray *
 ids_from_json (JsonArray *a)
@@ -110,8 +90,9 @@ check_decoded (BtTokenizer *tok, JsonObject *c, const char *key, GArray *ids,
 static void
 check_full_cases (const char *dir)
 {
-  g_autofree char *cases_path = golden_path ("tokenizer-full", "cases.json", NULL);
-  g_autoptr (JsonNode) root = load_json (cases_path);
+  g_autofree char *cases_path = bt_test_data_path ("golden",
+      "tokenizer-full", "cases.json", NULL);
+  g_autoptr (JsonNode) root = bt_test_load_json (cases_path);
   JsonObject *top = json_node_get_object (root);
   JsonArray *cases = json_object_get_array_member (top, "cases");
   g_autoptr (GError) error = NULL;
@@ -174,14 +155,14 @@ check_full_cases (const char *dir)
 static void
 test_full_tokenizer_json (void)
 {
-  g_autofree char *dir = golden_path ("tokenizer-full", NULL);
+  g_autofree char *dir = bt_test_data_path ("golden", "tokenizer-full", NULL);
   check_full_cases (dir);
 }
 
 static void
 test_full_vocab_merges (void)
 {
-  g_autofree char *dir = golden_path ("tokenizer-full", NULL);
+  g_autofree char *dir = bt_test_data_path ("golden", "tokenizer-full", NULL);
   g_autofree char *copy = vocab_merges_copy (dir);
   check_full_cases (copy);
   remove_dir (copy);
@@ -257,8 +238,9 @@ check_model_folder (const char *dir, JsonArray *cases, const char *source,
   g_autoptr (GError) error = NULL;
   g_autoptr (BtTokenizer) tok = bt_tokenizer_load (dir, &error);
   g_assert_no_error (error);
-  g_autofree char *manifest_path = golden_path ("manifest.json", NULL);
-  g_autoptr (JsonNode) manifest = load_json (manifest_path);
+  g_autofree char *manifest_path = bt_test_data_path ("golden",
+      "manifest.json", NULL);
+  g_autoptr (JsonNode) manifest = bt_test_load_json (manifest_path);
   JsonObject *tiny = json_object_get_object_member (json_node_get_object (manifest),
       "vocab_tiny");
   JsonObject *special = json_object_get_object_member (tiny, "special_ids");
@@ -273,7 +255,8 @@ check_model_folder (const char *dir, JsonArray *cases, const char *source,
   g_assert_cmpint (bt_tokenizer_model_max_length (tok), ==, has_config ? 32 : G_MAXINT);
 
   g_autofree char *expected = g_strdup_printf ("%s.safetensors", source);
-  g_autofree char *expected_path = golden_path ("expected", expected, NULL);
+  g_autofree char *expected_path = bt_test_data_path ("golden",
+      "expected", expected, NULL);
   guint checked = 0;
   for (guint i = 0; i < json_array_get_length (cases); i++) {
     JsonObject *c = json_array_get_object_element (cases, i);
@@ -288,13 +271,14 @@ check_model_folder (const char *dir, JsonArray *cases, const char *source,
 static void
 test_model_folders (void)
 {
-  g_autofree char *manifest_path = golden_path ("manifest.json", NULL);
-  g_autoptr (JsonNode) manifest = load_json (manifest_path);
+  g_autofree char *manifest_path = bt_test_data_path ("golden",
+      "manifest.json", NULL);
+  g_autoptr (JsonNode) manifest = bt_test_load_json (manifest_path);
   JsonObject *top = json_node_get_object (manifest);
   JsonArray *cases = json_object_get_array_member (top, "cases");
   JsonObject *hub = json_object_get_object_member (top, "hubstyle_folders");
 
-  g_autofree char *models = golden_path ("models", NULL);
+  g_autofree char *models = bt_test_data_path ("golden", "models", NULL);
   g_autoptr (GDir) d = g_dir_open (models, 0, NULL);
   g_assert_nonnull (d);
   const char *name;
@@ -319,7 +303,7 @@ test_model_folders (void)
   g_assert_cmpuint (folders, >=, 9);
 
   /* vocab-tiny: the files every tiny model shares, both layouts */
-  g_autofree char *tiny = golden_path ("vocab-tiny", NULL);
+  g_autofree char *tiny = bt_test_data_path ("golden", "vocab-tiny", NULL);
   check_model_folder (tiny, cases, "itm_add_t3v3c2", FALSE);
   g_autofree char *copy = vocab_merges_copy (tiny);
   check_model_folder (copy, cases, "mlm_scaled_add_t3v3c3", FALSE);
@@ -331,7 +315,7 @@ test_model_folders (void)
 static BtTokenizer *
 load_full (void)
 {
-  g_autofree char *dir = golden_path ("tokenizer-full", NULL);
+  g_autofree char *dir = bt_test_data_path ("golden", "tokenizer-full", NULL);
   g_autoptr (GError) error = NULL;
   BtTokenizer *tok = bt_tokenizer_load (dir, &error);
   g_assert_no_error (error);
@@ -425,7 +409,7 @@ test_bad_input (void)
 static void
 expect_load_error (const char *file, const char *contents, int code)
 {
-  g_autofree char *full = golden_path ("tokenizer-full", NULL);
+  g_autofree char *full = bt_test_data_path ("golden", "tokenizer-full", NULL);
   g_autofree char *tmp = g_dir_make_tmp ("bt-tok-XXXXXX", NULL);
   const char *names[] = { "tokenizer.json", "vocab.json", "merges.txt" };
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
@@ -511,8 +495,9 @@ static void
 test_threads (void)
 {
   g_autoptr (BtTokenizer) tok = load_full ();
-  g_autofree char *cases_path = golden_path ("tokenizer-full", "cases.json", NULL);
-  g_autoptr (JsonNode) root = load_json (cases_path);
+  g_autofree char *cases_path = bt_test_data_path ("golden",
+      "tokenizer-full", "cases.json", NULL);
+  g_autoptr (JsonNode) root = bt_test_load_json (cases_path);
   JsonArray *cases = json_object_get_array_member (json_node_get_object (root), "cases");
   ThreadJob jobs[2] = { { tok, cases, FALSE }, { tok, cases, FALSE } };
   GThread *threads[2];
