@@ -25,6 +25,22 @@ bt_test_data_path (const char *first, ...)
   return g_build_filenamev ((char **) parts->pdata);
 }
 
+char *
+bt_test_model_dir (const char *name)
+{
+  return bt_test_data_path ("golden", "models", name, NULL);
+}
+
+char *
+bt_test_make_tmpdir (const char *tmpl)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp (tmpl, &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
 JsonObject *
 bt_test_manifest (void)
 {

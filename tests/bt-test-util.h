@@ -14,6 +14,13 @@ const char *bt_test_data_dir (void);
 /* The test data folder joined with the NULL-terminated path parts. */
 char *bt_test_data_path (const char *first, ...) G_GNUC_NULL_TERMINATED;
 
+/* golden/models/NAME in the test data folder. */
+char *bt_test_model_dir (const char *name);
+
+/* A new empty folder in the temp dir, from a g_dir_make_tmp template
+ * (asserts it was made). */
+char *bt_test_make_tmpdir (const char *tmpl);
+
 /* golden/manifest.json, loaded once (asserts it parses). */
 JsonObject *bt_test_manifest (void);
 

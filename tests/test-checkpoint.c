@@ -292,19 +292,10 @@ test_unsafe_pickle (void)
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
 }
 
-static char *
-make_tmpdir (void)
-{
-  g_autoptr (GError) error = NULL;
-  char *dir = g_dir_make_tmp ("bt-ckpt-XXXXXX", &error);
-  g_assert_no_error (error);
-  return dir;
-}
-
 static void
 test_missing_shard (void)
 {
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = bt_test_make_tmpdir ("bt-ckpt-XXXXXX");
   g_autofree char *index = g_build_filename (dir, "model.safetensors.index.json", NULL);
   const char *json = "{\"weight_map\": {\"a\": \"model-00001-of-00009.safetensors\"}}";
   g_assert_true (g_file_set_contents (index, json, -1, NULL));
@@ -360,7 +351,7 @@ test_truncated_bin (void)
   g_autofree char *contents = NULL;
   gsize len;
   g_assert_true (g_file_get_contents (src, &contents, &len, NULL));
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = bt_test_make_tmpdir ("bt-ckpt-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "pytorch_model.bin", NULL);
   gsize cuts[] = { len - 1, len / 2, 3 };
   for (guint i = 0; i < G_N_ELEMENTS (cuts); i++) {

@@ -8,12 +8,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static char *
-model_dir (const char *name)
-{
-  return g_build_filename (bt_test_data_dir (), "golden", "models", name, NULL);
-}
-
 typedef struct {
   int status;
   char *out;
@@ -60,7 +54,7 @@ run_inspect (Run *r, ...)
 static void
 test_golden (void)
 {
-  g_autofree char *dir = model_dir ("itm_add_t3v3c2");
+  g_autofree char *dir = bt_test_model_dir ("itm_add_t3v3c2");
   g_auto (Run) r = { 0 };
 
   run_inspect (&r, dir, NULL);
@@ -76,7 +70,7 @@ test_golden (void)
 static void
 test_json (void)
 {
-  g_autofree char *dir = model_dir ("mlm_scaled_add_t3v3c3");
+  g_autofree char *dir = bt_test_model_dir ("mlm_scaled_add_t3v3c3");
   g_auto (Run) r = { 0 };
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
@@ -99,7 +93,7 @@ test_json (void)
 static void
 test_rejected_config (void)
 {
-  g_autofree char *dir = model_dir ("reject_shared_link_tower_2cross");
+  g_autofree char *dir = bt_test_model_dir ("reject_shared_link_tower_2cross");
   g_auto (Run) r = { 0 };
 
   run_inspect (&r, dir, NULL);
@@ -114,7 +108,7 @@ static void
 test_missing_tensor (void)
 {
   static const char *dropped = "bridgetower.cross_modal_text_pooler.dense.bias";
-  g_autofree char *src_dir = model_dir ("itm_add_t3v3c2");
+  g_autofree char *src_dir = bt_test_model_dir ("itm_add_t3v3c2");
   g_autofree char *src = g_build_filename (src_dir, "model.safetensors", NULL);
   g_autofree char *config_src = g_build_filename (src_dir, "config.json",
       NULL);

@@ -10,12 +10,6 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-static char *
-model_dir (const char *name)
-{
-  return g_build_filename (bt_test_data_dir (), "golden", "models", name, NULL);
-}
-
 static gboolean
 array_has_string (JsonArray *array, const char *s)
 {
@@ -128,7 +122,7 @@ test_hubstyle_folders (void)
 
   g_assert_nonnull (hub_names);
   for (GList *l = hub_names; l != NULL; l = l->next) {
-    g_autofree char *dir = model_dir (l->data);
+    g_autofree char *dir = bt_test_model_dir (l->data);
     g_autoptr (GError) error = NULL;
     g_autoptr (BtCheckpoint) ckpt = bt_checkpoint_open (dir, &error);
 
@@ -146,7 +140,7 @@ test_hubstyle_folders (void)
 static char *
 make_variant (const char *name, const char *const *drop, BtTensorSet *extra)
 {
-  g_autofree char *src_dir = model_dir (name);
+  g_autofree char *src_dir = bt_test_model_dir (name);
   g_autofree char *src = g_build_filename (src_dir, "model.safetensors", NULL);
   g_autofree char *config_src = g_build_filename (src_dir, "config.json",
       NULL);
@@ -344,7 +338,7 @@ test_unknown_and_extra_heads (void)
 static void
 test_table (void)
 {
-  g_autofree char *dir = model_dir ("itc_interpolate_t3v4rm_c2");
+  g_autofree char *dir = bt_test_model_dir ("itc_interpolate_t3v4rm_c2");
   BtConfig config;
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) bare = NULL;
@@ -405,7 +399,7 @@ test_table (void)
 static void
 test_shared_link (void)
 {
-  g_autofree char *dir = model_dir ("base_sharedlink_t2v2c1");
+  g_autofree char *dir = bt_test_model_dir ("base_sharedlink_t2v2c1");
   BtConfig config;
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) bare = NULL;

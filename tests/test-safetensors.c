@@ -72,15 +72,6 @@ test_scalar (void)
   g_assert_cmpint (bt_tensor_numel (t), ==, 1);
 }
 
-static char *
-make_tmpdir (void)
-{
-  g_autoptr (GError) error = NULL;
-  char *dir = g_dir_make_tmp ("bt-st-XXXXXX", &error);
-  g_assert_no_error (error);
-  return dir;
-}
-
 static void
 test_write_roundtrip (void)
 {
@@ -101,7 +92,7 @@ test_write_roundtrip (void)
   gint64 empty_shape[2] = { 0, 4 };
   bt_tensor_set_add (set, "empty \"quoted\"", BT_DTYPE_BF16, 2, empty_shape);
 
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = bt_test_make_tmpdir ("bt-st-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "out.safetensors", NULL);
   g_autoptr (GError) error = NULL;
   g_assert_true (bt_safetensors_write (path, set, &error));
@@ -221,7 +212,7 @@ static const BadCase bad_cases[] = {
 static void
 test_malformed (void)
 {
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = bt_test_make_tmpdir ("bt-st-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "bad.safetensors", NULL);
   for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++) {
     const BadCase *c = &bad_cases[i];
@@ -280,7 +271,7 @@ test_truncated (void)
   g_autofree char *contents = NULL;
   gsize len;
   g_assert_true (g_file_get_contents (golden, &contents, &len, NULL));
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = bt_test_make_tmpdir ("bt-st-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "cut.safetensors", NULL);
   gsize cuts[] = { len - 1, len / 2, 7, 0 };
   for (guint i = 0; i < G_N_ELEMENTS (cuts); i++) {
