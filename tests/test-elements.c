@@ -624,6 +624,28 @@ test_encoder_needs_preprocess (void)
   gst_harness_teardown (hr);
 }
 
+/* Sets a string property of a new `factory` element, asserts that it fails
+ * to start and returns the error message it posted. */
+static gchar *
+start_error (const gchar *factory, const gchar *property, const gchar *value)
+{
+  GstElement *element = gst_element_factory_make (factory, NULL);
+  GstBus *bus = gst_bus_new ();
+  gchar *text;
+
+  gst_element_set_bus (element, bus);
+  g_object_set (element, property, value, NULL);
+  g_assert_cmpint (gst_element_set_state (element, GST_STATE_PAUSED), ==,
+      GST_STATE_CHANGE_FAILURE);
+  text = pop_error (bus);
+  g_assert_nonnull (text);
+  g_test_message ("%s", text);
+  gst_element_set_state (element, GST_STATE_NULL);
+  release_bus (element, bus);
+  gst_object_unref (element);
+  return text;
+}
+
 /* Start failures: no model, a folder that is not a model. The messages
  * name the path. */
 static void
@@ -633,21 +655,9 @@ test_encoder_bad_model (void)
   const gchar *paths[] = { NULL, tmp };
 
   for (guint i = 0; i < G_N_ELEMENTS (paths); i++) {
-    GstElement *enc = gst_element_factory_make ("btencoder", NULL);
-    GstBus *bus = gst_bus_new ();
-    g_autofree gchar *text = NULL;
+    g_autofree gchar *text = start_error ("btencoder", "model", paths[i]);
 
-    gst_element_set_bus (enc, bus);
-    g_object_set (enc, "model", paths[i], NULL);
-    g_assert_cmpint (gst_element_set_state (enc, GST_STATE_PAUSED), ==,
-        GST_STATE_CHANGE_FAILURE);
-    text = pop_error (bus);
-    g_assert_nonnull (text);
-    g_test_message ("%s", text);
     g_assert_nonnull (strstr (text, paths[i] ? paths[i] : "model"));
-    gst_element_set_state (enc, GST_STATE_NULL);
-    release_bus (enc, bus);
-    gst_object_unref (enc);
   }
   g_rmdir (tmp);
 }
@@ -1129,21 +1139,9 @@ test_matcher_bad_queries (void)
   const gchar *bad[] = { NULL, " ; ;", "fine;\xc3\x28" };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
-    GstElement *m = gst_element_factory_make ("btmatcher", NULL);
-    GstBus *bus = gst_bus_new ();
-    g_autofree gchar *text = NULL;
+    g_autofree gchar *text = start_error ("btmatcher", "queries", bad[i]);
 
-    gst_element_set_bus (m, bus);
-    g_object_set (m, "queries", bad[i], NULL);
-    g_assert_cmpint (gst_element_set_state (m, GST_STATE_PAUSED), ==,
-        GST_STATE_CHANGE_FAILURE);
-    text = pop_error (bus);
-    g_assert_nonnull (text);
-    g_test_message ("%s", text);
     g_assert_nonnull (strstr (text, i == 2 ? "UTF-8" : "queries"));
-    gst_element_set_state (m, GST_STATE_NULL);
-    release_bus (m, bus);
-    gst_object_unref (m);
   }
 }
 
