@@ -69,15 +69,21 @@ assert_same_tensors (BtCheckpoint *sub, BtCheckpoint *full)
 }
 
 static BtCheckpoint *
-open_golden (const char *model, const char *file)
+open_checkpoint (const char *path)
 {
-  g_autofree char *path = g_build_filename (bt_test_data_dir (), "golden",
-      "models", model, file, NULL);
   g_autoptr (GError) error = NULL;
   BtCheckpoint *ckpt = bt_checkpoint_open (path, &error);
   g_assert_no_error (error);
   g_assert_nonnull (ckpt);
   return ckpt;
+}
+
+static BtCheckpoint *
+open_golden (const char *model, const char *file)
+{
+  g_autofree char *path = bt_test_data_path ("golden", "models", model, file,
+      NULL);
+  return open_checkpoint (path);
 }
 
 /* Where a golden folder ships both formats, they hold identical tensors. */
@@ -152,13 +158,8 @@ test_hubstyle (void)
 static BtCheckpoint *
 open_fixture (const char *file)
 {
-  g_autofree char *path = g_build_filename (bt_test_data_dir (), "fixtures",
-      file, NULL);
-  g_autoptr (GError) error = NULL;
-  BtCheckpoint *ckpt = bt_checkpoint_open (path, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (ckpt);
-  return ckpt;
+  g_autofree char *path = bt_test_data_path ("fixtures", file, NULL);
+  return open_checkpoint (path);
 }
 
 /* `name` read as float32 equals the float32 tensor `name.expect` that the
