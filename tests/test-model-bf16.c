@@ -26,14 +26,13 @@
 #include "bt-bf16.h"
 #include "bt-model-private.h"
 #include "bt-safetensors.h"
+#include "bt-test-util.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
 
 #define E_BF16 (0.0032)
 
-static char *golden_dir;
-static JsonParser *parser;
 
 /* A golden case, run on its own model folder or on a hub-style folder
  * (pytorch_model.bin) holding the same weights. */
@@ -41,18 +40,6 @@ typedef struct {
   JsonObject *c;
   const char *folder;
 } Case;
-
-static BtHeads
-head_of_class (const char *cls)
-{
-  if (g_str_equal (cls, "BridgeTowerForImageAndTextRetrieval"))
-    return BT_HEAD_ITM;
-  if (g_str_equal (cls, "BridgeTowerForMaskedLM"))
-    return BT_HEAD_MLM;
-  if (g_str_equal (cls, "BridgeTowerForContrastiveLearning"))
-    return BT_HEAD_ITC;
-  return BT_HEAD_NONE;
-}
 
 /* The longest chain of bf16 products in front of any output: per text or
  * vision layer six (attention: a projection, Q K^T, P V, the output; FFN:
@@ -84,7 +71,7 @@ test_case (gconstpointer data)
     return;
   }
 
-  g_autofree char *dir = g_build_filename (golden_dir, "models", tc->folder,
+  g_autofree char *dir = bt_test_data_path ("golden", "models", tc->folder,
                                            NULL);
   BtModel *m = bt_model_load (dir, BT_PRECISION_BF16, &error);
   g_assert_no_error (error);
@@ -97,7 +84,7 @@ test_case (gconstpointer data)
                   m->bf16_bytes);
   g_assert_cmpuint (m->f32_released_bytes, >, 0);
   g_assert_cmpuint (m->f32_released_bytes, <=, 2 * m->bf16_bytes);
-  g_autofree char *tpath = g_build_filename (golden_dir,
+  g_autofree char *tpath = bt_test_data_path ("golden",
       json_object_get_string_member (c, "tensors_file"), NULL);
   BtSafetensors *st = bt_safetensors_open (tpath, &error);
   g_assert_no_error (error);
@@ -123,7 +110,7 @@ test_case (gconstpointer data)
   BtContext *ctx = bt_context_new (m);
   g_autoptr (BtTensorSet) out = bt_tensor_set_new ();
   g_assert_true (bt_context_forward (ctx,
-      head_of_class (json_object_get_string_member (c, "class")), &in, out,
+      bt_test_heads_of_class (json_object_get_string_member (c, "class")), &in, out,
       &error));
   g_assert_no_error (error);
 
@@ -180,7 +167,7 @@ test_unavailable (void)
     g_test_skip ("bf16 is available here");
     return;
   }
-  g_autofree char *dir = g_build_filename (golden_dir, "models",
+  g_autofree char *dir = bt_test_data_path ("golden", "models",
                                            "itm_add_t3v3c2", NULL);
   g_assert_null (bt_model_load (dir, BT_PRECISION_BF16, &error));
   g_assert_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED);
@@ -193,15 +180,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   /* the golden models' attentions are tiny: run them in bf16 too */
   g_setenv ("BT_BF16_ATTENTION_MIN_SCORES", "1", TRUE);
-  const char *data = g_getenv ("BT_TEST_DATA");
-  golden_dir = g_build_filename (data ? data : BT_TEST_DATA, "golden", NULL);
-  g_autofree char *manifest = g_build_filename (golden_dir, "manifest.json",
-                                                NULL);
-  parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  if (!json_parser_load_from_file (parser, manifest, &error))
-    g_error ("%s", error->message);
-  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  JsonObject *root = bt_test_manifest ();
   JsonArray *cases = json_object_get_array_member (root, "cases");
   JsonObject *hub = json_object_get_object_member (root, "hubstyle_folders");
   g_autoptr (GList) hub_folders = json_object_get_members (hub);
@@ -229,8 +208,5 @@ main (int argc, char **argv)
     }
   }
   g_test_add_func ("/model-bf16/unavailable", test_unavailable);
-  int status = g_test_run ();
-  g_object_unref (parser);
-  g_free (golden_dir);
-  return status;
+  return g_test_run ();
 }

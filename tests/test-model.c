@@ -3,44 +3,17 @@
  * large shapes on random weights, and the errors at load and forward. */
 #include "bt-model-private.h"
 #include "bt-safetensors.h"
+#include "bt-test-util.h"
 
 #include <json-glib/json-glib.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
-static char *data_dir;
-
 static char *
 golden_path (const char *rel)
 {
-  return g_build_filename (data_dir, "golden", rel, NULL);
-}
-
-static JsonObject *manifest_root;
-static JsonParser *manifest_parser;
-
-static void
-load_manifest (void)
-{
-  g_autofree char *path = golden_path ("manifest.json");
-  GError *error = NULL;
-  manifest_parser = json_parser_new ();
-  g_assert_true (json_parser_load_from_file (manifest_parser, path, &error));
-  g_assert_no_error (error);
-  manifest_root = json_node_get_object (json_parser_get_root (manifest_parser));
-}
-
-static BtHeads
-head_of_class (const char *cls)
-{
-  if (g_str_equal (cls, "BridgeTowerForImageAndTextRetrieval"))
-    return BT_HEAD_ITM;
-  if (g_str_equal (cls, "BridgeTowerForMaskedLM"))
-    return BT_HEAD_MLM;
-  if (g_str_equal (cls, "BridgeTowerForContrastiveLearning"))
-    return BT_HEAD_ITC;
-  return BT_HEAD_NONE;
+  return bt_test_data_path ("golden", rel, NULL);
 }
 
 /* The README's tolerances: 1e-5 absolute for L2-normalised embeddings
@@ -136,7 +109,7 @@ case_inputs (JsonObject *c, CaseInputs *ci)
   ci->in.output_hidden_states = json_object_has_member (kw,
       "output_hidden_states")
       && json_object_get_boolean_member (kw, "output_hidden_states");
-  ci->head = head_of_class (json_object_get_string_member (c, "class"));
+  ci->head = bt_test_heads_of_class (json_object_get_string_member (c, "class"));
 }
 
 static void
@@ -345,7 +318,8 @@ test_no_allocations (void)
 static void
 test_encode_query (void)
 {
-  JsonArray *cases = json_object_get_array_member (manifest_root, "cases");
+  JsonArray *cases = json_object_get_array_member (bt_test_manifest (),
+                                                   "cases");
   JsonObject *c = json_array_get_object_element (cases, 0);
   g_assert_cmpstr (json_object_get_string_member (c, "model"), ==,
                    "itm_add_t3v3c2");
@@ -551,7 +525,7 @@ test_image_size_mismatch (void)
 static void
 random_checks (const char *hub_name, BtHeads heads, int n_texts)
 {
-  g_autofree char *cfg_path = g_build_filename (data_dir, "hub", hub_name,
+  g_autofree char *cfg_path = bt_test_data_path ("hub", hub_name,
                                                 "config.json", NULL);
   BtConfig cfg;
   GError *error = NULL;
@@ -673,10 +647,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  data_dir = g_strdup (g_getenv ("BT_TEST_DATA") ? g_getenv ("BT_TEST_DATA")
-                       : BT_TEST_DATA);
   bt_set_num_threads (0);
-  load_manifest ();
+  JsonObject *manifest_root = bt_test_manifest ();
 
   JsonArray *cases = json_object_get_array_member (manifest_root, "cases");
   JsonObject *hubstyle = json_object_get_object_member (manifest_root,
