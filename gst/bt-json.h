@@ -1,5 +1,5 @@
 /* bt-json.h - reading untrusted JSON (config files, headers, indexes)
- * safely through json-glib. Private to libbridgetower.
+ * safely through json-glib. Private to libbridgetower and its elements.
  *
  * SPDX-License-Identifier: MIT
  */

@@ -4,8 +4,10 @@
 #include <gst/gst.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bridgetower.h"
+#include "gstbtquerylist.h"
 
 static gchar *itm_dir;         /* ITM head, 32x32 inputs */
 
@@ -113,6 +115,167 @@ test_encoder_grid_cap (void)
   remove_folder (dir);
 }
 
+/* ---- queries ------------------------------------------------------- */
+
+/* The error of loading `path` as a queries file (asserts there is one). */
+static gchar *
+queries_file_error (const gchar *path)
+{
+  g_autoptr (GPtrArray) list = gst_bt_query_list_new ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (gst_bt_query_list_load_file (list, path, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  return g_strdup (error->message);
+}
+
+static gchar *
+queries_file_with (const gchar *contents, gssize len)
+{
+  gchar *path = NULL;
+  int fd = g_file_open_tmp ("bt-queries-XXXXXX.json", &path, NULL);
+
+  g_assert_cmpint (fd, >=, 0);
+  close (fd);
+  g_assert_true (g_file_set_contents (path, contents, len, NULL));
+  return path;
+}
+
+/* 100,000 levels of [ once overflowed json-glib's stack; a device file
+ * was read without end; a huge file is refused before it is parsed. */
+static void
+test_queries_file_hostile (void)
+{
+  const gsize deep = 100000, big = 17 * 1024 * 1024;
+  g_autofree gchar *nested = g_malloc (deep);
+  g_autofree gchar *huge = g_malloc (big);
+  g_autofree gchar *nested_path = NULL, *huge_path = NULL;
+  g_autofree gchar *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
+
+  memset (nested, '[', deep);
+  nested_path = queries_file_with (nested, deep);
+  e1 = queries_file_error (nested_path);
+  g_assert_nonnull (strstr (e1, "nested"));
+
+  e2 = queries_file_error ("/dev/zero");
+  g_assert_nonnull (strstr (e2, "not a regular file"));
+
+  memset (huge, ' ', big);
+  huge[0] = '[';
+  huge[big - 1] = ']';
+  huge_path = queries_file_with (huge, big);
+  e3 = queries_file_error (huge_path);
+  g_assert_nonnull (strstr (e3, "larger than"));
+
+  e4 = queries_file_error ("/no/such/queries.json");
+  g_assert_nonnull (strstr (e4, "/no/such/queries.json"));
+  g_unlink (nested_path);
+  g_unlink (huge_path);
+}
+
+/* Values json-glib accepts but no query can use. */
+static void
+test_queries_file_bad_values (void)
+{
+  const gchar *cases[][2] = {
+    {"[{\"text\": \"a cat\", \"threshold\": 5}]", "between -1 and 1"},
+    {"[{\"text\": \"a cat\", \"threshold\": -1e400}]", "between -1 and 1"},
+    {"[\"a c\\u0000at\"]", "u0000"},
+    {"[\"a cat\\\\u0000\"]", NULL},    /* an escaped backslash: fine */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree gchar *path = queries_file_with (cases[i][0], -1);
+
+    if (cases[i][1]) {
+      g_autofree gchar *text = queries_file_error (path);
+      g_assert_nonnull (strstr (text, cases[i][1]));
+    } else {
+      g_autoptr (GPtrArray) list = gst_bt_query_list_new ();
+      g_autoptr (GError) error = NULL;
+
+      g_assert_true (gst_bt_query_list_load_file (list, path, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (list->len, ==, 1);
+    }
+    g_unlink (path);
+  }
+}
+
+typedef struct {
+  GstElement *matcher;
+  const gchar *path;
+  guint seen;
+} SetLater;
+
+static GstPadProbeReturn
+set_queries_file_later (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  SetLater *later = data;
+
+  (void) pad;
+  (void) info;
+  if (++later->seen == 3)
+    g_object_set (later->matcher, "queries-file", later->path, NULL);
+  return GST_PAD_PROBE_OK;
+}
+
+/* The nested file set while PLAYING: a warning, the old queries stay, the
+ * stream reaches EOS. */
+static void
+test_queries_file_while_playing (void)
+{
+  const gsize deep = 100000;
+  g_autofree gchar *nested = g_malloc (deep);
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *desc = NULL;
+  g_autoptr (GError) error = NULL;
+  GstElement *pipeline;
+  GstBus *bus;
+  GstMessage *msg;
+  GstPad *pad;
+  SetLater later = { 0 };
+  gboolean warned = FALSE;
+
+  memset (nested, '[', deep);
+  path = queries_file_with (nested, deep);
+  desc = g_strdup_printf ("videotestsrc num-buffers=8 ! "
+      "video/x-raw,width=64,height=48 ! btpreprocess ! btencoder model=\"%s\" "
+      "! btmatcher name=m queries=\"a cat\" ! fakesink", itm_dir);
+  pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  later.matcher = gst_bin_get_by_name (GST_BIN (pipeline), "m");
+  later.path = path;
+  pad = gst_element_get_static_pad (later.matcher, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, set_queries_file_later,
+      &later, NULL);
+  gst_object_unref (pad);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  while ((msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING))) {
+    GstMessageType type = GST_MESSAGE_TYPE (msg);
+
+    if (type == GST_MESSAGE_WARNING) {
+      g_autoptr (GError) w = NULL;
+
+      gst_message_parse_warning (msg, &w, NULL);
+      warned = TRUE;
+    }
+    g_assert_cmpint (type, !=, GST_MESSAGE_ERROR);
+    gst_message_unref (msg);
+    if (type == GST_MESSAGE_EOS)
+      break;
+  }
+  g_assert_true (warned);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (later.matcher);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_unlink (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -124,6 +287,10 @@ main (int argc, char **argv)
 
   g_test_add_func ("/sizes/preprocess-huge-crop", test_preprocess_huge_crop);
   g_test_add_func ("/sizes/encoder-grid-cap", test_encoder_grid_cap);
+  g_test_add_func ("/queries/file-hostile", test_queries_file_hostile);
+  g_test_add_func ("/queries/file-bad-values", test_queries_file_bad_values);
+  g_test_add_func ("/queries/file-while-playing",
+      test_queries_file_while_playing);
   ret = g_test_run ();
   g_free (itm_dir);
   return ret;
