@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <json-glib/json-glib.h>
+#include <bt-json.h>
 #include <bt-model.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_bt_matcher_debug);
@@ -91,6 +93,7 @@ struct _GstBtMatcher
   GHashTable *text_cache;      /* text -> BtTextFeatures */
   GPtrArray *states;           /* QueryState, in query order */
   FILE *out;
+  gboolean write_failed;       /* posted once; the stream then errors out */
   guint64 frame;
   gboolean last_match;
   GstClockTime last_end;
@@ -317,20 +320,54 @@ gst_bt_matcher_apply_queries (GstBtMatcher *self, GPtrArray *entries,
 
 /* ---- results: messages, JSON lines -------------------------------------- */
 
+/* Writes `line` with one write() per attempt, bypassing stdio; a line cut
+ * short (disk full) is truncated away, so the file ends in whole lines. */
+static gboolean
+write_whole_line (FILE *out, const gchar *line, gsize len)
+{
+  int fd = fileno (out);
+  off_t start = lseek (fd, 0, SEEK_CUR);
+  gsize done = 0;
+
+  while (done < len) {
+    gssize n = write (fd, line + done, len - done);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      int saved = n < 0 ? errno : ENOSPC;
+
+      if (done > 0 && start >= 0 && ftruncate (fd, start) == 0)
+        lseek (fd, start, SEEK_SET);
+      errno = saved;
+      return FALSE;
+    }
+    done += n;
+  }
+  return TRUE;
+}
+
+/* A failed write is one element error (the stream stops at the next
+ * frame); the file keeps every line written before it. */
 static void
 gst_bt_matcher_write_line (GstBtMatcher *self, JsonBuilder *builder)
 {
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (builder);
-  g_autofree gchar *line = NULL;
+  g_autofree gchar *json = bt_json_to_string (root, FALSE);
+  g_autofree gchar *line = g_strconcat (json, "\n", NULL);
+  g_autofree gchar *location = NULL;
+  int err;
 
-  json_generator_set_root (gen, root);
-  line = json_generator_to_data (gen, NULL);
-  if (fputs (line, self->out) < 0 || fputc ('\n', self->out) == EOF
-      || fflush (self->out) != 0) {
-    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("Cannot write to the location file."), ("%s", g_strerror (errno)));
-  }
+  if (self->write_failed || write_whole_line (self->out, line, strlen (line)))
+    return;
+  err = errno;
+  self->write_failed = TRUE;
+  GST_OBJECT_LOCK (self);
+  location = g_strdup (self->location);
+  GST_OBJECT_UNLOCK (self);
+  GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+      ("Cannot write to \"%s\".", location),
+      ("%s; the file ends with the last whole line", g_strerror (err)));
 }
 
 static void
@@ -694,6 +731,8 @@ gst_bt_matcher_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   gst_bt_matcher_post_scores (self, frame, pts, running_time);
   if (self->out)
     gst_bt_matcher_write_frame (self, frame, pts);
+  if (self->write_failed)
+    return GST_FLOW_ERROR;
 
 decide:
   if (filter && !self->last_match)
@@ -713,6 +752,7 @@ gst_bt_matcher_start (GstBaseTransform *trans)
   g_autofree gchar *model_path = NULL;
 
   self->frame = 0;
+  self->write_failed = FALSE;
   self->last_match = FALSE;
   self->last_end = GST_CLOCK_TIME_NONE;
 

@@ -466,11 +466,9 @@ bt_safetensors_write (const char *path, const BtTensorSet *set, GError **error)
   }
   json_builder_end_object (b);
 
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  gsize json_len = 0;
-  g_autofree char *json = json_generator_to_data (gen, &json_len);
+  g_autofree char *json = bt_json_to_string (root, FALSE);
+  gsize json_len = strlen (json);
 
   /* pad with spaces (allowed trailing JSON whitespace) so that the data area
    * starts 8-byte aligned */

@@ -3,7 +3,10 @@
  * the documentation says so), never a crash, a hang or a silent loss. */
 #include <gst/gst.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "bridgetower.h"
@@ -276,6 +279,120 @@ test_queries_file_while_playing (void)
   g_unlink (path);
 }
 
+/* ---- results file --------------------------------------------------- */
+
+/* Every line of `path` is one strict JSON object (json-glib refuses NaN,
+ * nan.0 and raw control characters); returns the number of lines. */
+static guint
+assert_json_lines (const gchar *path)
+{
+  g_autofree gchar *contents = NULL;
+  gsize len;
+  g_auto (GStrv) lines = NULL;
+  guint n = 0;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  g_assert_true (len == 0 || contents[len - 1] == '\n');
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] && lines[i][0]; i++, n++) {
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+
+    for (const gchar *p = lines[i]; *p; p++)
+      g_assert_cmpint ((guchar) *p, >=, 0x20);
+    if (!json_parser_load_from_data (parser, lines[i], -1, &error))
+      g_error ("line %u of %s: %s: %s", i + 1, path, error->message, lines[i]);
+    g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  }
+  return n;
+}
+
+static gchar *
+temp_path (const gchar *tmpl)
+{
+  gchar *path = NULL;
+  int fd = g_file_open_tmp (tmpl, &path, NULL);
+
+  g_assert_cmpint (fd, >=, 0);
+  close (fd);
+  return path;
+}
+
+/* image_std 0 makes every pixel value infinite and every score NaN; a
+ * query holds byte 0x1F. Both once made invalid JSON (nan.0, a raw 0x1F). */
+static void
+test_location_strict_json (void)
+{
+  g_autofree gchar *dir = folder_with ("preprocessor_config.json",
+      "{\"crop_size\": 32, \"size\": 32, \"image_std\": 0}");
+  g_autofree gchar *path = temp_path ("bt-strict-XXXXXX.jsonl");
+  g_autofree gchar *desc = g_strdup_printf ("videotestsrc num-buffers=3 ! "
+      "video/x-raw,format=RGB,width=64,height=48 ! btpreprocess model=\"%s\" "
+      "! btencoder model=\"%s\" ! btmatcher queries=\"a\x1f" "cat\" "
+      "location=\"%s\" ! fakesink", dir, itm_dir, path);
+  g_autofree gchar *text = run_pipeline (desc);
+  g_autofree gchar *contents = NULL;
+
+  g_assert_null (text);
+  /* three frames; a NaN score matches nothing, so no segment */
+  g_assert_cmpuint (assert_json_lines (path), ==, 3);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, "\"score\":null"));
+  g_assert_nonnull (strstr (contents, "a\\u001fcat"));
+  g_assert_null (strstr (contents, "nan"));
+  g_unlink (path);
+  remove_folder (dir);
+}
+
+/* A sink that cannot take a byte, and one whose folder does not exist:
+ * an element error each, not a warning per frame and exit 0. */
+static void
+test_location_unwritable (void)
+{
+  const gchar *paths[] = { "/dev/full", "/nonexistent-bt-dir/out.jsonl" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++) {
+    g_autofree gchar *desc = g_strdup_printf ("videotestsrc num-buffers=3 ! "
+        "video/x-raw,width=64,height=48 ! btpreprocess ! btencoder "
+        "model=\"%s\" ! btmatcher queries=\"a cat\" location=\"%s\" ! "
+        "fakesink", itm_dir, paths[i]);
+    g_autofree gchar *text = run_pipeline (desc);
+
+    g_assert_nonnull (text);
+    g_assert_nonnull (strstr (text, paths[i]));
+  }
+}
+
+/* The disk fills mid-stream (a file size limit stands in for it): the
+ * line cut short is removed, the file ends in whole lines, one error. */
+static void
+test_location_disk_full (void)
+{
+  g_autofree gchar *path = temp_path ("bt-full-XXXXXX.jsonl");
+  g_autofree gchar *desc = g_strdup_printf ("videotestsrc num-buffers=200 ! "
+      "video/x-raw,width=64,height=48 ! btpreprocess ! btencoder "
+      "model=\"%s\" ! btmatcher queries=\"a cat;a dog\" location=\"%s\" ! "
+      "fakesink", itm_dir, path);
+  struct rlimit old, limit;
+  g_autofree gchar *text = NULL;
+  GStatBuf st;
+
+  signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &old), ==, 0);
+  limit = old;
+  limit.rlim_cur = 5000;
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+  text = run_pipeline (desc);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &old), ==, 0);
+
+  g_assert_nonnull (text);
+  g_assert_nonnull (strstr (text, "Cannot write"));
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_size, <=, 5000);
+  g_assert_cmpuint (assert_json_lines (path), >, 10);
+  g_unlink (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -291,6 +408,9 @@ main (int argc, char **argv)
   g_test_add_func ("/queries/file-bad-values", test_queries_file_bad_values);
   g_test_add_func ("/queries/file-while-playing",
       test_queries_file_while_playing);
+  g_test_add_func ("/location/strict-json", test_location_strict_json);
+  g_test_add_func ("/location/unwritable", test_location_unwritable);
+  g_test_add_func ("/location/disk-full", test_location_disk_full);
   ret = g_test_run ();
   g_free (itm_dir);
   return ret;

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bt-cmd-util.h"
+#include "bt-json.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -230,12 +231,8 @@ void
 bt_cmd_print_json (JsonBuilder *builder)
 {
   g_autoptr (JsonNode) root = json_builder_get_root (builder);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autofree char *text = NULL;
+  g_autofree char *text = bt_json_to_string (root, TRUE);
 
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
   printf ("%s\n", text);
 }
 

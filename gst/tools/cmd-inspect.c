@@ -6,6 +6,7 @@
 #include "bt-cmd.h"
 
 #include "bt-inventory.h"
+#include "bt-json.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -175,7 +176,6 @@ static void
 print_json (const Report *r)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
   g_autofree char *out = NULL;
   const BtConfig *c = &r->config;
@@ -254,9 +254,7 @@ print_json (const Report *r)
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  out = json_generator_to_data (gen, NULL);
+  out = bt_json_to_string (root, TRUE);
   printf ("%s\n", out);
 }
 
