@@ -17,6 +17,7 @@
 #include "gstbtmatcher.h"
 #include "gstbtmeta.h"
 #include "gstbtquerylist.h"
+#include "gstbttextcache.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -36,6 +37,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_bt_matcher_debug);
 #define DEFAULT_HYSTERESIS 0.05
 #define DEFAULT_MIN_DURATION 0
 #define DEFAULT_FILTER FALSE
+/* Encoded queries kept for reuse (17 KB each on the tiny test model, far
+ * more on real ones): an application that keeps changing queries would
+ * otherwise grow without bound. */
+#define TEXT_CACHE_SIZE 256
 
 enum
 {
@@ -90,7 +95,7 @@ struct _GstBtMatcher
   BtModel *model;
   BtContext *ctx;
   Scoring scoring;
-  GHashTable *text_cache;      /* text -> BtTextFeatures */
+  GstBtTextCache *text_cache;  /* text -> BtTextFeatures, LRU */
   GPtrArray *states;           /* QueryState, in query order */
   FILE *out;
   gboolean write_failed;       /* posted once; the stream then errors out */
@@ -214,7 +219,7 @@ gst_bt_matcher_set_model (GstBtMatcher *self, BtModel *model, GError **error)
     return FALSE;
   g_clear_pointer (&self->ctx, bt_context_free);
   g_clear_pointer (&self->model, bt_model_unref);
-  g_hash_table_remove_all (self->text_cache);
+  gst_bt_text_cache_clear (self->text_cache);
   for (guint i = 0; i < self->states->len; i++) {
     QueryState *state = g_ptr_array_index (self->states, i);
 
@@ -237,7 +242,7 @@ gst_bt_matcher_encode_queries (GstBtMatcher *self, GError **error)
 
     if (state->features)
       continue;
-    features = g_hash_table_lookup (self->text_cache, state->text);
+    features = gst_bt_text_cache_lookup (self->text_cache, state->text);
     if (!features) {
       g_autoptr (GError) local = NULL;
 
@@ -247,8 +252,7 @@ gst_bt_matcher_encode_queries (GstBtMatcher *self, GError **error)
             "cannot encode query \"%s\": %s", state->text, local->message);
         return FALSE;
       }
-      g_hash_table_insert (self->text_cache, g_strdup (state->text),
-          features);
+      gst_bt_text_cache_insert (self->text_cache, state->text, features);
       GST_DEBUG_OBJECT (self, "encoded query \"%s\" (%d tokens)", state->text,
           bt_text_features_get_n_tokens (features));
     }
@@ -816,7 +820,7 @@ gst_bt_matcher_stop (GstBaseTransform *trans)
 
   gst_bt_matcher_close_all (self, self->last_end);
   g_ptr_array_set_size (self->states, 0);
-  g_hash_table_remove_all (self->text_cache);
+  gst_bt_text_cache_clear (self->text_cache);
   g_clear_pointer (&self->ctx, bt_context_free);
   g_clear_pointer (&self->model, bt_model_unref);
   if (self->out) {
@@ -945,7 +949,7 @@ gst_bt_matcher_finalize (GObject *object)
   g_clear_pointer (&self->ctx, bt_context_free);
   g_clear_pointer (&self->model, bt_model_unref);
   g_ptr_array_unref (self->states);
-  g_hash_table_unref (self->text_cache);
+  gst_bt_text_cache_free (self->text_cache);
   g_ptr_array_unref (self->batch);
   g_array_unref (self->logits);
   g_array_unref (self->order);
@@ -1056,8 +1060,7 @@ gst_bt_matcher_init (GstBtMatcher *self)
   self->min_duration = DEFAULT_MIN_DURATION;
   self->filter = DEFAULT_FILTER;
   self->states = g_ptr_array_new_with_free_func (query_state_free);
-  self->text_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      (GDestroyNotify) bt_text_features_unref);
+  self->text_cache = gst_bt_text_cache_new (TEXT_CACHE_SIZE);
   self->batch = g_ptr_array_new ();
   self->logits = g_array_new (FALSE, TRUE, sizeof (float));
   self->order = g_array_new (FALSE, TRUE, sizeof (guint));

@@ -11,6 +11,7 @@
 
 #include "bridgetower.h"
 #include "gstbtquerylist.h"
+#include "gstbttextcache.h"
 
 static gchar *itm_dir;         /* ITM head, 32x32 inputs */
 
@@ -279,6 +280,47 @@ test_queries_file_while_playing (void)
   g_unlink (path);
 }
 
+/* The query cache keeps the most recently used texts and no more than its
+ * capacity; what the matcher still holds survives an eviction. */
+static void
+test_text_cache_lru (void)
+{
+  g_autoptr (GError) error = NULL;
+  BtModel *model = bt_model_cache_acquire (itm_dir, BT_PRECISION_FP32,
+      &error);
+  BtContext *ctx;
+  GstBtTextCache *cache = gst_bt_text_cache_new (8);
+  BtTextFeatures *held;
+
+  g_assert_no_error (error);
+  ctx = bt_context_new (model);
+  for (guint i = 0; i < 40; i++) {
+    g_autofree gchar *text = g_strdup_printf ("query number %u", i);
+    BtTextFeatures *f = bt_context_encode_query (ctx, text, &error);
+
+    g_assert_no_error (error);
+    gst_bt_text_cache_insert (cache, text, f);
+    /* "query number 0" stays in use */
+    g_assert_nonnull (gst_bt_text_cache_lookup (cache, "query number 0"));
+    g_assert_cmpuint (gst_bt_text_cache_size (cache), <=, 8);
+  }
+  g_assert_cmpuint (gst_bt_text_cache_size (cache), ==, 8);
+  g_assert_nonnull (gst_bt_text_cache_lookup (cache, "query number 39"));
+  g_assert_null (gst_bt_text_cache_lookup (cache, "query number 1"));
+  g_assert_null (gst_bt_text_cache_lookup (cache, "query number 32"));
+  g_assert_nonnull (gst_bt_text_cache_lookup (cache, "query number 33"));
+
+  held = bt_text_features_ref (gst_bt_text_cache_lookup (cache,
+          "query number 33"));
+  gst_bt_text_cache_clear (cache);
+  g_assert_cmpuint (gst_bt_text_cache_size (cache), ==, 0);
+  g_assert_cmpint (bt_text_features_get_n_tokens (held), >, 2);
+  bt_text_features_unref (held);
+  gst_bt_text_cache_free (cache);
+  bt_context_free (ctx);
+  bt_model_unref (model);
+}
+
 /* ---- results file --------------------------------------------------- */
 
 /* Every line of `path` is one strict JSON object (json-glib refuses NaN,
@@ -411,6 +453,7 @@ main (int argc, char **argv)
   g_test_add_func ("/location/strict-json", test_location_strict_json);
   g_test_add_func ("/location/unwritable", test_location_unwritable);
   g_test_add_func ("/location/disk-full", test_location_disk_full);
+  g_test_add_func ("/queries/text-cache-lru", test_text_cache_lru);
   ret = g_test_run ();
   g_free (itm_dir);
   return ret;
