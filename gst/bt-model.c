@@ -468,6 +468,12 @@ bt_model_load (const char *dir, BtPrecision precision, GError **error)
 
   if (!check_precision (precision, error))
     return NULL;
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: expected a model folder "
+                 "(config.json, weights, tokenizer files)%s", dir,
+                 g_file_test (dir, G_FILE_TEST_EXISTS) ? ", not a file" : "");
+    return NULL;
+  }
   bt_config_init_defaults (&config);
   if (!bt_config_load (&config, dir, error)
       || !bt_config_validate (&config, error))

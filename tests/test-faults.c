@@ -119,6 +119,23 @@ test_encoder_grid_cap (void)
   remove_folder (dir);
 }
 
+/* model= naming the weights file instead of its folder once reported
+ * "JSON nested too deep" (the weights read as a config). */
+static void
+test_encoder_model_is_file (void)
+{
+  g_autofree gchar *file = g_build_filename (itm_dir, "model.safetensors",
+      NULL);
+  g_autofree gchar *desc = g_strdup_printf ("videotestsrc num-buffers=2 ! "
+      "video/x-raw,width=64,height=48 ! btpreprocess ! btencoder "
+      "model=\"%s\" ! fakesink", file);
+  g_autofree gchar *text = run_pipeline (desc);
+
+  g_assert_nonnull (text);
+  g_assert_nonnull (strstr (text, "expected a model folder"));
+  g_assert_nonnull (strstr (text, file));
+}
+
 /* ---- queries ------------------------------------------------------- */
 
 /* The error of loading `path` as a queries file (asserts there is one). */
@@ -446,6 +463,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/sizes/preprocess-huge-crop", test_preprocess_huge_crop);
   g_test_add_func ("/sizes/encoder-grid-cap", test_encoder_grid_cap);
+  g_test_add_func ("/sizes/encoder-model-is-file", test_encoder_model_is_file);
   g_test_add_func ("/queries/file-hostile", test_queries_file_hostile);
   g_test_add_func ("/queries/file-bad-values", test_queries_file_bad_values);
   g_test_add_func ("/queries/file-while-playing",
