@@ -1,11 +1,12 @@
 /* bt-safetensors.c - the safetensors format: an 8-byte little-endian header
  * length, a JSON header naming every tensor's dtype, shape and byte range,
- * then the data area. Read through an mmap and validated completely before
+ * then the data area. Copied into memory and validated completely before
  * any tensor is handed out; written for the command's outputs.
  *
  * SPDX-License-Identifier: MIT
  */
 #include "bt-safetensors.h"
+#include "bt-file-private.h"
 #include "bt-json.h"
 
 #include <errno.h>
@@ -29,7 +30,7 @@ typedef struct {
 
 struct _BtSafetensors {
   char *name;
-  GMappedFile *mapped;          /* NULL when opened from caller's data */
+  GBytes *bytes;                /* NULL when opened from caller's data */
   const guint8 *data;
   gsize size;
   Entry *entries;               /* by data offset */
@@ -348,17 +349,12 @@ BtSafetensors *
 bt_safetensors_open (const char *path, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
-  g_autoptr (GError) map_error = NULL;
-  GMappedFile *mapped = g_mapped_file_new (path, FALSE, &map_error);
-  if (!mapped) {
-    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: %s", path,
-                 map_error->message);
+  GBytes *bytes = bt_file_read_private (path, error);
+  if (!bytes)
     return NULL;
-  }
   BtSafetensors *st = new_reader (path);
-  st->mapped = mapped;
-  st->data = (const guint8 *) g_mapped_file_get_contents (mapped);
-  st->size = g_mapped_file_get_length (mapped);
+  st->bytes = bytes;
+  st->data = g_bytes_get_data (bytes, &st->size);
   if (!parse (st, error)) {
     bt_safetensors_free (st);
     return NULL;
@@ -376,8 +372,8 @@ bt_safetensors_free (BtSafetensors *st)
   g_free (st->entries);
   g_hash_table_destroy (st->index);
   g_hash_table_destroy (st->metadata);
-  if (st->mapped)
-    g_mapped_file_unref (st->mapped);
+  if (st->bytes)
+    g_bytes_unref (st->bytes);
   g_free (st->name);
   g_free (st);
 }
