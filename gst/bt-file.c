@@ -60,7 +60,12 @@ bt_file_read_private (const char *path, GError **error)
       g_free (r);
       return fail (error, path, "not enough memory for the file", fd);
     }
+#ifdef MADV_HUGEPAGE
+    /* 2 MB pages: a 500th of the page faults while filling */
+    madvise (r->data, r->size, MADV_HUGEPAGE);
+#endif
   }
+  posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   gsize done = 0;
   while (done < r->size) {
     gssize n = pread (fd, (guint8 *) r->data + done, r->size - done,

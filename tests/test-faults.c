@@ -452,6 +452,140 @@ test_location_disk_full (void)
   g_unlink (path);
 }
 
+/* ---- faults while PLAYING ------------------------------------------- */
+
+/* A copy of the model folder `src` in a new temp folder. */
+static gchar *
+copy_model (const gchar *src)
+{
+  gchar *dir = g_dir_make_tmp ("bt-model-XXXXXX", NULL);
+  g_autoptr (GDir) d = g_dir_open (src, 0, NULL);
+  const gchar *name;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d))) {
+    g_autofree gchar *from = g_build_filename (src, name, NULL);
+    g_autofree gchar *to = g_build_filename (dir, name, NULL);
+    g_autofree gchar *contents = NULL;
+    gsize len;
+
+    g_assert_true (g_file_get_contents (from, &contents, &len, NULL));
+    g_assert_true (g_file_set_contents (to, contents, len, NULL));
+  }
+  return dir;
+}
+
+typedef enum {
+  WEIGHTS_UNTOUCHED,
+  WEIGHTS_TRUNCATE,
+  WEIGHTS_DELETE,
+  WEIGHTS_OVERWRITE,
+  FOLDER_REPLACE,
+} WeightsFault;
+
+typedef struct {
+  const gchar *dir;
+  WeightsFault fault;
+  guint seen;
+} FaultLater;
+
+static GstPadProbeReturn
+fault_later (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  FaultLater *later = data;
+  g_autofree gchar *weights = g_build_filename (later->dir,
+      "model.safetensors", NULL);
+
+  (void) pad;
+  (void) info;
+  if (++later->seen != 5)
+    return GST_PAD_PROBE_OK;
+  switch (later->fault) {
+    case WEIGHTS_UNTOUCHED:
+      break;
+    case WEIGHTS_TRUNCATE:
+      g_assert_cmpint (truncate (weights, 0), ==, 0);
+      break;
+    case WEIGHTS_DELETE:
+      g_assert_cmpint (g_unlink (weights), ==, 0);
+      break;
+    case WEIGHTS_OVERWRITE:{
+      /* in place, as cp over the file does: same inode, new bytes */
+      FILE *f = fopen (weights, "r+");
+
+      g_assert_nonnull (f);
+      for (int i = 0; i < 4096; i++)
+        fputc (0xff, f);
+      fclose (f);
+      break;
+    }
+    case FOLDER_REPLACE:{
+      g_autofree gchar *other = copy_model (later->dir);
+
+      remove_folder (later->dir);
+      g_assert_cmpint (g_rename (other, later->dir), ==, 0);
+      break;
+    }
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* The model's files truncated, deleted, overwritten in place, or the
+ * folder replaced while the pipeline runs: the loaded model is the
+ * library's own copy, so the stream goes on to EOS with the same scores
+ * (a SIGBUS killed the process when the weights were mapped). */
+static void
+test_weights_changed_while_playing (void)
+{
+  g_autofree gchar *reference = NULL;
+
+  for (WeightsFault fault = WEIGHTS_UNTOUCHED; fault <= FOLDER_REPLACE;
+      fault++) {
+    g_autofree gchar *dir = copy_model (itm_dir);
+    g_autofree gchar *out = temp_path ("bt-weights-XXXXXX.jsonl");
+    g_autofree gchar *desc = g_strdup_printf ("videotestsrc num-buffers=12 "
+        "pattern=ball ! video/x-raw,width=64,height=48 ! btpreprocess ! "
+        "btencoder name=enc model=\"%s\" ! btmatcher queries=\"a cat\" "
+        "location=\"%s\" ! fakesink", dir, out);
+    g_autoptr (GError) error = NULL;
+    GstElement *pipeline = gst_parse_launch (desc, &error);
+    GstElement *enc;
+    GstPad *pad;
+    GstBus *bus;
+    GstMessage *msg;
+    FaultLater later = { dir, fault, 0 };
+    gchar *contents = NULL;
+
+    g_assert_no_error (error);
+    enc = gst_bin_get_by_name (GST_BIN (pipeline), "enc");
+    pad = gst_element_get_static_pad (enc, "sink");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, fault_later, &later,
+        NULL);
+    gst_object_unref (pad);
+    gst_object_unref (enc);
+    bus = gst_element_get_bus (pipeline);
+    gst_element_set_state (pipeline, GST_STATE_PLAYING);
+    msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    g_assert_nonnull (msg);
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+    gst_message_unref (msg);
+    gst_element_set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (bus);
+    gst_object_unref (pipeline);
+    g_assert_cmpuint (assert_json_lines (out), >=, 12);
+    g_assert_true (g_file_get_contents (out, &contents, NULL, NULL));
+    if (!reference)
+      reference = contents;
+    else {
+      g_assert_cmpstr (contents, ==, reference);
+      g_free (contents);
+    }
+    g_unlink (out);
+    remove_folder (dir);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -472,6 +606,8 @@ main (int argc, char **argv)
   g_test_add_func ("/location/unwritable", test_location_unwritable);
   g_test_add_func ("/location/disk-full", test_location_disk_full);
   g_test_add_func ("/queries/text-cache-lru", test_text_cache_lru);
+  g_test_add_func ("/playing/weights-changed",
+      test_weights_changed_while_playing);
   ret = g_test_run ();
   g_free (itm_dir);
   return ret;
