@@ -163,16 +163,22 @@ gboolean
 gst_bt_query_list_load_file (GPtrArray *list, const gchar *path,
     GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local = NULL;
   g_autofree gchar *text = NULL;
   gsize len = 0;
+
+  text = read_bounded (path, &len, error);
+  return text && gst_bt_query_list_load_data (list, text, len, path, error);
+}
+
+gboolean
+gst_bt_query_list_load_data (GPtrArray *list, const gchar *text, gsize len,
+    const gchar *path, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) local = NULL;
   JsonNode *root;
   JsonArray *array;
 
-  text = read_bounded (path, &len, error);
-  if (!text)
-    return FALSE;
   /* json-glib recurses once per level: bound the nesting first */
   if (!bt_json_depth_within (text, len, BT_JSON_MAX_DEPTH)) {
     g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,

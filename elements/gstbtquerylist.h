@@ -29,6 +29,10 @@ gboolean gst_bt_query_list_parse_string (GPtrArray *list, const gchar *spec,
 gboolean gst_bt_query_list_load_file (GPtrArray *list, const gchar *path,
     GError **error);
 
+/* The same for the file's contents; `path` names it in errors. */
+gboolean gst_bt_query_list_load_data (GPtrArray *list, const gchar *text,
+    gsize len, const gchar *path, GError **error);
+
 /* Drops later duplicates of the same text, keeping the first. */
 void gst_bt_query_list_dedup (GPtrArray *list);
 
