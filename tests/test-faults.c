@@ -2,6 +2,7 @@
  * each gives one element error naming the problem (or keeps running where
  * the documentation says so), never a crash, a hang or a silent loss. */
 #include <gst/gst.h>
+#include <gst/video/video.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
@@ -341,9 +342,10 @@ test_text_cache_lru (void)
 /* ---- results file --------------------------------------------------- */
 
 /* Every line of `path` is one strict JSON object (json-glib refuses NaN,
- * nan.0 and raw control characters); returns the number of lines. */
+ * nan.0 and raw control characters); returns the number of lines whose
+ * "type" is `type` (NULL: all lines). */
 static guint
-assert_json_lines (const gchar *path)
+assert_json_lines (const gchar *path, const gchar *type)
 {
   g_autofree gchar *contents = NULL;
   gsize len;
@@ -353,15 +355,20 @@ assert_json_lines (const gchar *path)
   g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
   g_assert_true (len == 0 || contents[len - 1] == '\n');
   lines = g_strsplit (contents, "\n", -1);
-  for (guint i = 0; lines[i] && lines[i][0]; i++, n++) {
+  for (guint i = 0; lines[i] && lines[i][0]; i++) {
     g_autoptr (JsonParser) parser = json_parser_new ();
     g_autoptr (GError) error = NULL;
+    JsonObject *o;
 
     for (const gchar *p = lines[i]; *p; p++)
       g_assert_cmpint ((guchar) *p, >=, 0x20);
     if (!json_parser_load_from_data (parser, lines[i], -1, &error))
       g_error ("line %u of %s: %s: %s", i + 1, path, error->message, lines[i]);
     g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+    o = json_node_get_object (json_parser_get_root (parser));
+    if (!type || g_strcmp0 (json_object_get_string_member_with_default (o,
+                "type", NULL), type) == 0)
+      n++;
   }
   return n;
 }
@@ -394,7 +401,7 @@ test_location_strict_json (void)
 
   g_assert_null (text);
   /* three frames; a NaN score matches nothing, so no segment */
-  g_assert_cmpuint (assert_json_lines (path), ==, 3);
+  g_assert_cmpuint (assert_json_lines (path, NULL), ==, 3);
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_nonnull (strstr (contents, "\"score\":null"));
   g_assert_nonnull (strstr (contents, "a\\u001fcat"));
@@ -448,7 +455,7 @@ test_location_disk_full (void)
   g_assert_nonnull (strstr (text, "Cannot write"));
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_size, <=, 5000);
-  g_assert_cmpuint (assert_json_lines (path), >, 10);
+  g_assert_cmpuint (assert_json_lines (path, NULL), >, 10);
   g_unlink (path);
 }
 
@@ -573,7 +580,7 @@ test_weights_changed_while_playing (void)
     gst_element_set_state (pipeline, GST_STATE_NULL);
     gst_object_unref (bus);
     gst_object_unref (pipeline);
-    g_assert_cmpuint (assert_json_lines (out), >=, 12);
+    g_assert_cmpuint (assert_json_lines (out, NULL), >=, 12);
     g_assert_true (g_file_get_contents (out, &contents, NULL, NULL));
     if (!reference)
       reference = contents;
@@ -584,6 +591,130 @@ test_weights_changed_while_playing (void)
     g_unlink (out);
     remove_folder (dir);
   }
+}
+
+/* An appsrc pipeline into the three elements, writing `location`. */
+static GstElement *
+appsrc_pipeline (const gchar *location, gboolean live, GstElement **src)
+{
+  g_autofree gchar *desc = g_strdup_printf ("appsrc name=src format=time "
+      "is-live=%s ! btpreprocess ! btencoder model=\"%s\" ! btmatcher "
+      "queries=\"a cat\" location=\"%s\" ! fakesink", live ? "true" :
+      "false", itm_dir, location);
+  g_autoptr (GError) error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+
+  g_assert_no_error (error);
+  *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  return pipeline;
+}
+
+/* Pushes `n` frames of `format` width x height, PTS from *pts on. */
+static void
+push_frames (GstElement *src, const gchar *format, gint width, gint height,
+    guint n, GstClockTime *pts)
+{
+  GstVideoInfo info;
+  GstCaps *caps;
+
+  gst_video_info_set_format (&info, gst_video_format_from_string (format),
+      width, height);
+  GST_VIDEO_INFO_FPS_N (&info) = 30;
+  GST_VIDEO_INFO_FPS_D (&info) = 1;
+  caps = gst_video_info_to_caps (&info);
+  g_object_set (src, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  for (guint i = 0; i < n; i++) {
+    GstBuffer *buf = gst_buffer_new_allocate (NULL, info.size, NULL);
+    GstFlowReturn ret;
+
+    gst_buffer_memset (buf, 0, (guint8) (40 * i + 7), info.size);
+    GST_BUFFER_PTS (buf) = *pts;
+    GST_BUFFER_DURATION (buf) = GST_SECOND / 30;
+    *pts += GST_SECOND / 30;
+    g_signal_emit_by_name (src, "push-buffer", buf, &ret);
+    gst_buffer_unref (buf);
+    g_assert_cmpint (ret, ==, GST_FLOW_OK);
+  }
+}
+
+/* Runs `pipeline` to EOS (asserts no error within 60 s). */
+static void
+finish (GstElement *pipeline, GstElement *src)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  GstFlowReturn ret;
+
+  g_signal_emit_by_name (src, "end-of-stream", &ret);
+  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    g_autoptr (GError) err = NULL;
+    g_autofree gchar *debug = NULL;
+
+    gst_message_parse_error (msg, &err, &debug);
+    g_error ("%s | %s", err->message, debug);
+  }
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+  gst_object_unref (pipeline);
+}
+
+/* Resolution and format change mid-stream (RGB 64x48, then I420 80x60,
+ * then BGRx 33x17): every frame is scored. */
+static void
+test_caps_change (void)
+{
+  g_autofree gchar *out = temp_path ("bt-caps-XXXXXX.jsonl");
+  GstElement *src;
+  GstElement *pipeline = appsrc_pipeline (out, FALSE, &src);
+  GstClockTime pts = 0;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  push_frames (src, "RGB", 64, 48, 4, &pts);
+  push_frames (src, "I420", 80, 60, 4, &pts);
+  push_frames (src, "BGRx", 33, 17, 4, &pts);
+  finish (pipeline, src);
+  g_assert_cmpuint (assert_json_lines (out, "frame"), ==, 12);
+  g_unlink (out);
+}
+
+/* A live source that stops sending for 1.5 s, then goes on: no error, no
+ * frame lost. */
+static void
+test_live_stall (void)
+{
+  g_autofree gchar *out = temp_path ("bt-stall-XXXXXX.jsonl");
+  GstElement *src;
+  GstElement *pipeline = appsrc_pipeline (out, TRUE, &src);
+  GstClockTime pts = 0;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  push_frames (src, "RGB", 64, 48, 3, &pts);
+  g_usleep (1500 * 1000);
+  pts += 45 * (GST_SECOND / 30);
+  push_frames (src, "RGB", 64, 48, 3, &pts);
+  finish (pipeline, src);
+  g_assert_cmpuint (assert_json_lines (out, "frame"), ==, 6);
+  g_unlink (out);
+}
+
+/* EOS before any frame: a clean EOS and an empty (valid) results file. */
+static void
+test_eos_first (void)
+{
+  g_autofree gchar *out = temp_path ("bt-eos-XXXXXX.jsonl");
+  GstElement *src;
+  GstElement *pipeline = appsrc_pipeline (out, FALSE, &src);
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  finish (pipeline, src);
+  g_assert_cmpuint (assert_json_lines (out, NULL), ==, 0);
+  g_unlink (out);
 }
 
 int
@@ -608,6 +739,9 @@ main (int argc, char **argv)
   g_test_add_func ("/queries/text-cache-lru", test_text_cache_lru);
   g_test_add_func ("/playing/weights-changed",
       test_weights_changed_while_playing);
+  g_test_add_func ("/playing/caps-change", test_caps_change);
+  g_test_add_func ("/playing/live-stall", test_live_stall);
+  g_test_add_func ("/playing/eos-first", test_eos_first);
   ret = g_test_run ();
   g_free (itm_dir);
   return ret;
