@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bt-cmd.h"
+#include "bt-cmd-util.h"
 
 #include "bt-inventory.h"
 
@@ -289,6 +290,7 @@ bt_cmd_inspect (int argc, char **argv)
     fprintf (stderr, "bridgetower inspect: %s\n", error->message);
     return 2;
   }
+  bt_cmd_drop_separator (&argc, argv);
   if (argc != 2) {
     fprintf (stderr, "usage: bridgetower inspect [--json] [--heads LIST] "
              "MODEL_DIR\n");
