@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bridgetower.h"
+#include "bt-test-util.h"
 #include "gstbtmeta.h"
 #include "gstbtpreprocess.h"
 #include "gstbtencoder.h"
@@ -662,6 +663,69 @@ test_encoder_bad_model (void)
   g_rmdir (tmp);
 }
 
+/* Pops the messages of `type` until one whose text or debug has `needle`;
+ * NULL when none has. */
+static gchar *
+pop_message_with (GstBus *bus, GstMessageType type, const gchar *needle)
+{
+  GstMessage *msg;
+
+  while ((msg = gst_bus_pop_filtered (bus, type))) {
+    g_autoptr (GError) error = NULL;
+    g_autofree gchar *debug = NULL;
+    gchar *text;
+
+    if (type == GST_MESSAGE_WARNING)
+      gst_message_parse_warning (msg, &error, &debug);
+    else if (type == GST_MESSAGE_INFO)
+      gst_message_parse_info (msg, &error, &debug);
+    else
+      gst_message_parse_error (msg, &error, &debug);
+    gst_message_unref (msg);
+    text = g_strdup_printf ("%s | %s", error->message, debug ? debug : "");
+    if (strstr (text, needle))
+      return text;
+    g_free (text);
+  }
+  return NULL;
+}
+
+/* A folder without a tokenizer fails at start (btmatcher could not encode
+ * a query); one without preprocessor_config.json starts with a warning. */
+static void
+test_encoder_processor_files (void)
+{
+  static const gchar *const weights_only[] = { "config.json",
+    "model.safetensors", NULL
+  };
+  static const gchar *const no_images[] = { "config.json",
+    "model.safetensors", "tokenizer.json", NULL
+  };
+  g_autofree gchar *dir = bt_test_copy_model ("itm_add_t3v3c2", weights_only);
+  g_autofree gchar *dir2 = bt_test_copy_model ("itm_add_t3v3c2", no_images);
+  g_autofree gchar *text = start_error ("btencoder", "model", dir);
+  GstElement *enc = gst_element_factory_make ("btencoder", NULL);
+  GstBus *bus = gst_bus_new ();
+  g_autofree gchar *warning = NULL;
+
+  g_assert_nonnull (strstr (text, "tokenizer"));
+  g_assert_nonnull (strstr (text, dir));
+
+  gst_element_set_bus (enc, bus);
+  g_object_set (enc, "model", dir2, NULL);
+  g_assert_cmpint (gst_element_set_state (enc, GST_STATE_PAUSED), !=,
+      GST_STATE_CHANGE_FAILURE);
+  warning = pop_message_with (bus, GST_MESSAGE_WARNING,
+      "preprocessor_config.json");
+  g_assert_nonnull (warning);
+  g_test_message ("%s", warning);
+  gst_element_set_state (enc, GST_STATE_NULL);
+  release_bus (enc, bus);
+  gst_object_unref (enc);
+  bt_test_remove_dir (dir);
+  bt_test_remove_dir (dir2);
+}
+
 /* ---- btmatcher ------------------------------------------------------ */
 
 static GstHarness *
@@ -853,21 +917,6 @@ make_two_head_fixture (void)
   return dir;
 }
 
-static void
-remove_fixture (const gchar *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const gchar *name;
-
-  while ((name = g_dir_read_name (d))) {
-    g_autofree gchar *path = g_build_filename (dir, name, NULL);
-
-    g_unlink (path);
-  }
-  g_dir_close (d);
-  g_rmdir (dir);
-}
-
 /* auto on a two-head model: ITC for every query, ITM on the top-k by ITC,
  * score = ITM there and 0 elsewhere; all against the library. */
 static void
@@ -916,7 +965,7 @@ test_matcher_auto (void)
   }
   g_test_message ("auto: max abs error vs library %g", max_err);
   gst_harness_teardown (hr);
-  remove_fixture (dir);
+  bt_test_remove_dir (dir);
 }
 
 /* filter=true with interval=2: frames follow the last scored decision;
@@ -950,33 +999,6 @@ test_matcher_filter (void)
   g_assert_cmpuint (gst_harness_buffers_in_queue (hr), ==, 2);
   gst_object_unref (match);
   gst_harness_teardown (hr);
-}
-
-/* Pops the messages of `type` until one whose text or debug has `needle`;
- * NULL when none has. */
-static gchar *
-pop_message_with (GstBus *bus, GstMessageType type, const gchar *needle)
-{
-  GstMessage *msg;
-
-  while ((msg = gst_bus_pop_filtered (bus, type))) {
-    g_autoptr (GError) error = NULL;
-    g_autofree gchar *debug = NULL;
-    gchar *text;
-
-    if (type == GST_MESSAGE_WARNING)
-      gst_message_parse_warning (msg, &error, &debug);
-    else if (type == GST_MESSAGE_INFO)
-      gst_message_parse_info (msg, &error, &debug);
-    else
-      gst_message_parse_error (msg, &error, &debug);
-    gst_message_unref (msg);
-    text = g_strdup_printf ("%s | %s", error->message, debug ? debug : "");
-    if (strstr (text, needle))
-      return text;
-    g_free (text);
-  }
-  return NULL;
 }
 
 /* The GAP events the harness received, in order. */
@@ -1108,7 +1130,7 @@ test_matcher_auto_unscored (void)
     gst_buffer_unref (out);
   }
   gst_harness_teardown (hr);
-  remove_fixture (dir);
+  bt_test_remove_dir (dir);
 }
 
 /* Pushes one frame through btpreprocess ! btencoder ! btmatcher `props`
@@ -1554,6 +1576,8 @@ main (int argc, char **argv)
   g_test_add_func ("/btencoder/needs-preprocess",
       test_encoder_needs_preprocess);
   g_test_add_func ("/btencoder/bad-model", test_encoder_bad_model);
+  g_test_add_func ("/btencoder/processor-files",
+      test_encoder_processor_files);
   g_test_add_func ("/btmatcher/itm", test_matcher_itm);
   g_test_add_func ("/btmatcher/itc", test_matcher_itc);
   g_test_add_func ("/btmatcher/missing-head", test_matcher_missing_head);
