@@ -10,6 +10,7 @@
 #include "bt-json.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -474,7 +475,9 @@ bt_safetensors_write (const char *path, const BtTensorSet *set, GError **error)
     prefix[i] = (guint8) ((guint64) header_len >> (8 * i));
 
   g_autofree char *tmp_path = g_strdup_printf ("%s.tmp-XXXXXX", path);
-  int fd = g_mkstemp (tmp_path);
+  /* 0666 less the umask, as any new file: g_mkstemp's 0600 would leave
+   * outputs unreadable to the group */
+  int fd = g_mkstemp_full (tmp_path, O_RDWR, 0666);
   if (fd < 0) {
     int saved = errno;
     g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: cannot create: %s", path,

@@ -26,5 +26,5 @@ plugin_init (GstPlugin *plugin)
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, bridgetower,
     "BridgeTower vision-language scoring of video frames against text queries",
-    plugin_init, PACKAGE_VERSION, "MIT", "gst-bridgetower",
+    plugin_init, PACKAGE_VERSION, "MIT/X11", "gst-bridgetower",
     "https://github.com/gst-bridgetower/gst-bridgetower")

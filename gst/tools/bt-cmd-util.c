@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 /* --precision is common to every model command: set while parsing, read
  * when the model loads. */
@@ -53,7 +54,20 @@ bt_cmd_parse_options (const char *command, const char *parameters,
     bt_cmd_print_error (command, "%s (see --help)", error->message);
     return FALSE;
   }
+  bt_cmd_drop_separator (argc, *argv);
   return TRUE;
+}
+
+void
+bt_cmd_drop_separator (int *argc, char **argv)
+{
+  for (int i = 1; i < *argc; i++) {
+    if (strcmp (argv[i], "--") == 0) {
+      memmove (&argv[i], &argv[i + 1], (*argc - i) * sizeof (char *));
+      (*argc)--;
+      return;
+    }
+  }
 }
 
 void
