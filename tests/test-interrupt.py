@@ -20,12 +20,12 @@ def strict(value):
 
 
 def run(eos_on_shutdown, location):
-    # threshold=-1: every frame matches, so a match is open at the signal
+    # threshold=0: every ITM probability reaches it, so a match is open at the signal
     cmd = ["gst-launch-1.0", "-q"] + (["-e"] if eos_on_shutdown else []) + [
         "videotestsrc", "is-live=true", "!",
         "video/x-raw,width=64,height=48,framerate=30/1", "!",
         "btpreprocess", "!", "btencoder", "model=" + MODEL, "!",
-        "btmatcher", "queries=a cat", "threshold=-1", "location=" + location,
+        "btmatcher", "queries=a cat", "threshold=0", "location=" + location,
         "!", "fakesink", "sync=true"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
