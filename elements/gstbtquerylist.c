@@ -8,6 +8,7 @@
 #include <string.h>
 #include <json-glib/json-glib.h>
 #include <bt-common.h>
+#include <bt-json.h>
 
 static void
 query_entry_free (gpointer data)
@@ -24,9 +25,9 @@ gst_bt_query_list_new (void)
   return g_ptr_array_new_with_free_func (query_entry_free);
 }
 
-static gboolean
-query_list_append (GPtrArray *list, const gchar *text, gdouble threshold,
-    const gchar *where, GError **error)
+gboolean
+gst_bt_query_list_append (GPtrArray *list, const gchar *text,
+    gdouble threshold, const gchar *where, GError **error)
 {
   GstBtQueryEntry *entry;
   const gchar *bad;
@@ -63,7 +64,7 @@ gst_bt_query_list_parse_string (GPtrArray *list, const gchar *spec,
       g_string_append_c (part, p[1]);
       p++;
     } else if (*p == ';' || *p == '\0') {
-      ok = query_list_append (list, part->str, NAN, "queries", error);
+      ok = gst_bt_query_list_append (list, part->str, NAN, "queries", error);
       g_string_truncate (part, 0);
       if (!ok || *p == '\0')
         break;
@@ -75,31 +76,24 @@ gst_bt_query_list_parse_string (GPtrArray *list, const gchar *spec,
   return ok;
 }
 
-gboolean
-gst_bt_query_list_load_file (GPtrArray *list, const gchar *path,
+/* Appends the entries of a parsed query list; `where` names its origin in
+ * errors. */
+static gboolean
+query_list_append_json (GPtrArray *list, JsonNode *root, const gchar *where,
     GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local = NULL;
-  JsonNode *root;
   JsonArray *array;
 
-  if (!json_parser_load_from_file (parser, path, &local)) {
-    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT, "%s: %s", path,
-        local->message);
-    return FALSE;
-  }
-  root = json_parser_get_root (parser);
   if (!root || !JSON_NODE_HOLDS_ARRAY (root)) {
     g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
         "%s: expected a JSON list of strings or of {\"text\", \"threshold\"} "
-        "objects", path);
+        "objects", where);
     return FALSE;
   }
   array = json_node_get_array (root);
   for (guint i = 0; i < json_array_get_length (array); i++) {
     JsonNode *node = json_array_get_element (array, i);
-    g_autofree gchar *where = g_strdup_printf ("%s: entry %u", path, i);
+    g_autofree gchar *entry = g_strdup_printf ("%s: entry %u", where, i);
     const gchar *text = NULL;
     gdouble threshold = NAN;
 
@@ -114,7 +108,7 @@ gst_bt_query_list_load_file (GPtrArray *list, const gchar *path,
       if (!t || !JSON_NODE_HOLDS_VALUE (t)
           || json_node_get_value_type (t) != G_TYPE_STRING) {
         g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
-            "%s: the object has no string \"text\"", where);
+            "%s: the object has no string \"text\"", entry);
         return FALSE;
       }
       text = json_node_get_string (t);
@@ -124,20 +118,59 @@ gst_bt_query_list_load_file (GPtrArray *list, const gchar *path,
 
         if (vt != G_TYPE_DOUBLE && vt != G_TYPE_INT64) {
           g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
-              "%s: \"threshold\" is not a number", where);
+              "%s: \"threshold\" is not a number", entry);
           return FALSE;
         }
         threshold = json_node_get_double (th);
       }
     } else {
       g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
-          "%s: neither a string nor an object", where);
+          "%s: neither a string nor an object", entry);
       return FALSE;
     }
-    if (!query_list_append (list, text, threshold, where, error))
+    if (!gst_bt_query_list_append (list, text, threshold, entry, error))
       return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+gst_bt_query_list_load_file (GPtrArray *list, const gchar *path,
+    GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) local = NULL;
+
+  if (!json_parser_load_from_file (parser, path, &local)) {
+    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT, "%s: %s", path,
+        local->message);
+    return FALSE;
+  }
+  return query_list_append_json (list, json_parser_get_root (parser), path,
+      error);
+}
+
+gboolean
+gst_bt_query_list_parse_json (GPtrArray *list, const gchar *data,
+    gsize length, const gchar *where, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) local = NULL;
+
+  /* json-glib recurses per nesting level: bound it before parsing text
+   * that came over the network */
+  if (!bt_json_depth_within (data, length, GST_BT_QUERY_LIST_MAX_DEPTH)) {
+    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT, "%s: JSON nested too deep",
+        where);
+    return FALSE;
+  }
+  if (!json_parser_load_from_data (parser, data, (gssize) length, &local)) {
+    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT, "%s: %s", where,
+        local->message);
+    return FALSE;
+  }
+  return query_list_append_json (list, json_parser_get_root (parser), where,
+      error);
 }
 
 void
