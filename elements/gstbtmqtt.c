@@ -67,8 +67,10 @@ gst_bt_mqtt_url_parse (const gchar *url, GstBtMqttUrl *out, GError **error)
   path = g_uri_get_path (uri);
   while (*path == '/')
     path++;
+  /* a '#' wildcard would parse as a URL fragment */
   if (!g_uri_get_host (uri) || !g_uri_get_host (uri)[0] || !path[0]
-      || strpbrk (path, "+#")) {
+      || strchr (path, '+') || g_uri_get_fragment (uri)
+      || g_uri_get_query (uri)) {
     g_set_error (error, BT_ERROR, BT_ERROR_INPUT,
         "\"%s\": expected mqtt://host[:port]/topic with a topic free of the "
         "wildcards + and #", url);
@@ -316,7 +318,9 @@ gst_bt_mqtt_publish (GstBtMqtt *mqtt, const gchar *topic,
   /* not under our lock: libmosquitto takes its own, and its callbacks ours */
   rc = mosquitto_publish (mqtt->mosq, NULL, topic, (int) length, payload,
       mqtt->qos, FALSE);
-  if (rc != MOSQ_ERR_SUCCESS) {
+  /* at QoS 1 "no connection" still means queued: libmosquitto keeps the
+   * message and sends it once connected */
+  if (rc != MOSQ_ERR_SUCCESS && !(rc == MOSQ_ERR_NO_CONN && mqtt->qos > 0)) {
     g_mutex_lock (&mqtt->lock);
     if (mqtt->queued > 0)
       mqtt->queued--;
