@@ -38,6 +38,7 @@ struct _GstBtMqtt
   gboolean loop_ended;
   gint64 restart_at;           /* monotonic us */
   guint restarts;
+  GThread *restarter;
 };
 
 gboolean
@@ -282,38 +283,42 @@ gst_bt_mqtt_new (const GstBtMqttSettings *settings,
   return mqtt;
 }
 
-/* After libmosquitto's loop thread gave up: join it, start again. */
-static void
-mqtt_restart_loop (GstBtMqtt *mqtt)
+/* After libmosquitto's loop thread gave up: join it, reconnect, start a
+ * new one; in a thread of its own, as joining and name lookups may take a
+ * while. A reconnection that fails at once leaves the new loop thread to
+ * retry (blocking reconnections in it do not end it). */
+static gpointer
+mqtt_restart_loop (gpointer data)
 {
+  GstBtMqtt *mqtt = data;
+
   mosquitto_loop_stop (mqtt->mosq, FALSE);
   mosquitto_reconnect_async (mqtt->mosq);
   mosquitto_loop_start (mqtt->mosq);
+  return NULL;
 }
 
 gboolean
 gst_bt_mqtt_publish (GstBtMqtt *mqtt, const gchar *topic,
     const gchar *payload, gsize length)
 {
-  gboolean restart = FALSE;
   int rc;
 
   g_mutex_lock (&mqtt->lock);
   if (mqtt->loop_ended && g_get_monotonic_time () >= mqtt->restart_at) {
     mqtt->loop_ended = FALSE;
-    restart = TRUE;
+    if (mqtt->restarter)
+      g_thread_join (mqtt->restarter);
+    mqtt->restarter = g_thread_new ("bt-mqtt-restart", mqtt_restart_loop,
+        mqtt);
   }
   if (mqtt->queued >= mqtt->max_queue
       || (mqtt->qos == 0 && !mqtt->connected)) {
     g_mutex_unlock (&mqtt->lock);
-    if (restart)
-      mqtt_restart_loop (mqtt);
     return FALSE;
   }
   mqtt->queued++;
   g_mutex_unlock (&mqtt->lock);
-  if (restart)
-    mqtt_restart_loop (mqtt);
 
   /* not under our lock: libmosquitto takes its own, and its callbacks ours */
   rc = mosquitto_publish (mqtt->mosq, NULL, topic, (int) length, payload,
@@ -359,6 +364,8 @@ gst_bt_mqtt_flush (GstBtMqtt *mqtt, guint timeout_ms)
 void
 gst_bt_mqtt_free (GstBtMqtt *mqtt)
 {
+  if (mqtt->restarter)
+    g_thread_join (mqtt->restarter);
   if (mqtt->mosq) {
     mosquitto_disconnect (mqtt->mosq);
     mosquitto_loop_stop (mqtt->mosq, FALSE);

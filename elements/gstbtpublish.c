@@ -143,20 +143,6 @@ gst_bt_publish_method_get_type (void)
 /* ---- sending ------------------------------------------------------------ */
 
 static void
-gst_bt_publish_gap_close (GstBtPublish *self)
-{
-  GstStructure *s = gst_structure_new ("bridgetower-publish-gap",
-      "dropped", G_TYPE_UINT64, self->gap_dropped,
-      "first-frame", G_TYPE_UINT64, self->gap_first,
-      "last-frame", G_TYPE_UINT64, self->gap_last, NULL);
-
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
-  self->gap_dropped = 0;
-  self->gap_first = self->gap_last = G_MAXUINT64;
-}
-
-static void
 gst_bt_publish_stamp (GstBtPublish *self, JsonObject *object)
 {
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
@@ -180,6 +166,20 @@ gst_bt_publish_write (GstBtPublish *self, const gchar *line, gsize length)
 }
 
 #ifdef BT_HAVE_MQTT
+static void
+gst_bt_publish_gap_close (GstBtPublish *self)
+{
+  GstStructure *s = gst_structure_new ("bridgetower-publish-gap",
+      "dropped", G_TYPE_UINT64, self->gap_dropped,
+      "first-frame", G_TYPE_UINT64, self->gap_first,
+      "last-frame", G_TYPE_UINT64, self->gap_last, NULL);
+
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+  self->gap_dropped = 0;
+  self->gap_first = self->gap_last = G_MAXUINT64;
+}
+
 /* Sends the pending gap report first; FALSE when it could not go. */
 static gboolean
 gst_bt_publish_mqtt_gap (GstBtPublish *self)

@@ -69,13 +69,13 @@ class Broker:
     """mosquitto on 127.0.0.1 with a temporary config; persistence keeps
     the subscribers' sessions across a restart."""
 
-    def __init__(self, folder, persistence=False):
+    def __init__(self, folder, persistence=False, extra=""):
         self.folder = folder
         self.port = free_port()
         self.conf = os.path.join(folder, "mosquitto.conf")
         with open(self.conf, "w") as f:
             f.write("listener %d 127.0.0.1\n" % self.port)
-            f.write("allow_anonymous true\n")
+            f.write(extra or "allow_anonymous true\n")
             # as root mosquitto would switch to the mosquitto user
             f.write("user %s\n" % getpass.getuser())
             # a slow test subscriber must not lose QoS 1 messages
@@ -110,10 +110,12 @@ class Broker:
 class Subscriber:
     """paho client collecting the JSON messages of bt/# in arrival order."""
 
-    def __init__(self, port, client_id=None):
+    def __init__(self, port, client_id=None, setup=None):
         persistent = client_id is not None
         self.client = mqtt.Client(client_id=client_id or "",
                                   clean_session=not persistent)
+        if setup:
+            setup(self.client)
         self.lock = threading.Lock()
         self.messages = []
         self.subscribed = threading.Event()
@@ -463,6 +465,99 @@ def test_fleet_queries(tmp):
         broker.stop()
 
 
+def test_password(tmp):
+    """allow_anonymous false: the credentials file gets in, a wrong password
+    is reported and the pipeline still runs to the end."""
+    passwords = os.path.join(tmp, "passwords")
+    subprocess.run(["mosquitto_passwd", "-b", "-c", passwords, "cam",
+                    "s3cret"], check=True, capture_output=True)
+    broker = Broker(tmp, extra="allow_anonymous false\npassword_file %s\n"
+                    % passwords)
+    sub = Subscriber(broker.port, setup=lambda c: c.username_pw_set(
+        "cam", "s3cret"))
+    try:
+        creds = os.path.join(tmp, "creds.ini")
+        with open(creds, "w") as f:
+            f.write("[mqtt]\nusername=cam\npassword=s3cret\n")
+        url = "mqtt://127.0.0.1:%d/bt/cam-ok" % broker.port
+        node = Node("method=mqtt location=%s source=cam-ok "
+                    "credentials-file=\"%s\"" % (url, creds),
+                    num_buffers=20).run()
+        assert not node.errors(), node.errors()
+        wait_for(lambda: len(sub.of("cam-ok", "frame")) == 20, 10,
+                 "20 frames")
+        node = Node("method=mqtt location=%s source=cam-bad username=cam "
+                    "password=wrong qos=0 reconnect-delay-max=1" % url,
+                    num_buffers=40, live=True).run()
+        assert not node.errors(), node.errors()
+        reasons = [s.get_string("reason")
+                   for s in node.named("bridgetower-publish-connection")]
+        assert any("not authorised" in r for r in reasons), reasons
+        assert node.publisher.get_property("dropped") == 40
+        assert not sub.of("cam-bad")
+    finally:
+        sub.close()
+        broker.stop()
+
+
+def make_certificates(tmp):
+    """A CA and a server certificate for 127.0.0.1, made with openssl."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True,
+                       capture_output=True, cwd=tmp)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+          "-nodes"]
+    for name in ("ca", "other-ca"):
+        run("req", "-x509", *ec, "-keyout", name + ".key", "-out",
+            name + ".pem", "-subj", "/CN=bt test " + name, "-days", "2")
+    run("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj",
+        "/CN=127.0.0.1")
+    with open(os.path.join(tmp, "san.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey",
+        "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2",
+        "-extfile", "san.ext")
+    return {n: os.path.join(tmp, n) for n in
+            ("ca.pem", "other-ca.pem", "server.pem", "server.key")}
+
+
+def test_tls(tmp):
+    """mqtts:// with tls-ca-file: delivered; a CA that did not sign the
+    broker's certificate: refused, retried, reported, video unaffected."""
+    certs = make_certificates(tmp)
+    broker = Broker(tmp, extra="allow_anonymous true\ncafile %s\n"
+                    "certfile %s\nkeyfile %s\n" % (
+                        certs["ca.pem"], certs["server.pem"],
+                        certs["server.key"]))
+    sub = Subscriber(broker.port, setup=lambda c: c.tls_set(certs["ca.pem"]))
+    try:
+        url = "mqtts://127.0.0.1:%d/bt/cam-tls" % broker.port
+        node = Node("method=mqtt location=%s source=cam-tls tls-ca-file=%s"
+                    % (url, certs["ca.pem"]), num_buffers=20).run()
+        assert not node.errors(), node.errors()
+        wait_for(lambda: len(sub.of("cam-tls", "frame")) == 20, 10,
+                 "20 frames")
+        log = os.path.join(tmp, "broker.log")
+        before = open(log, errors="replace").read().count("New connection")
+        node = Node("method=mqtt location=%s source=cam-bad qos=0 "
+                    "tls-ca-file=%s reconnect-delay-max=1"
+                    % (url, certs["other-ca.pem"]), num_buffers=125,
+                    live=True).run()
+        assert not node.errors(), node.errors()
+        reasons = [s.get_string("reason")
+                   for s in node.named("bridgetower-publish-connection")]
+        assert any("TLS" in r for r in reasons), reasons
+        # libmosquitto's thread ends on a TLS error: btpublish restarts it
+        attempts = open(log, errors="replace").read().count(
+            "New connection") - before
+        assert attempts >= 2, attempts
+        assert node.publisher.get_property("dropped") == 125
+        assert not sub.of("cam-bad")
+    finally:
+        sub.close()
+        broker.stop()
+
+
 def main():
     Gst.init(None)
     with tempfile.TemporaryDirectory() as tmp:
@@ -490,6 +585,10 @@ def main():
              test_restart_nothing_lost),
             ("mqtt: four cameras, retained query list reaches all",
              test_fleet_queries),
+            ("mqtt: username/password from a credentials file; a wrong one "
+             "is reported", test_password),
+            ("mqtt: TLS with a CA file; a wrong CA is refused and retried",
+             test_tls),
         ]
         for i, (name, fn) in enumerate(broker_tests):
             if len(sys.argv) > 1 and str(i) not in sys.argv[1:]:
