@@ -4,11 +4,8 @@ that the test starts on 127.0.0.1 (a free port, a temporary config) and
 stops. TAP output. The broker tests skip only when mosquitto or paho-mqtt
 is missing, or when the plugin was built without MQTT (then method=mqtt
 must fail with a clear error)."""
-import getpass
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,11 +25,12 @@ try:
 except ImportError:
     mqtt = None
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mosquitto_broker import MOSQUITTO, Broker, wait_for  # noqa: E402
+
 MODEL = os.path.join(os.environ["BT_TEST_DATA"], "golden", "models",
                      "itm_add_t3v3c2")
 HAVE_MQTT = os.environ.get("BT_HAVE_MQTT") == "1"
-MOSQUITTO = shutil.which("mosquitto") or (
-    "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
 results = []
 
 
@@ -46,65 +44,6 @@ def check(name, fn, skip=None):
     except Exception as e:  # report and keep going
         tb = traceback.extract_tb(e.__traceback__)[-1]
         results.append((False, name, "%r at line %d" % (e, tb.lineno)))
-
-
-def wait_for(cond, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
-
-
-# ---- broker and subscriber ------------------------------------------------
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Broker:
-    """mosquitto on 127.0.0.1 with a temporary config; persistence keeps
-    the subscribers' sessions across a restart."""
-
-    def __init__(self, folder, persistence=False, extra=""):
-        self.folder = folder
-        self.port = free_port()
-        self.conf = os.path.join(folder, "mosquitto.conf")
-        with open(self.conf, "w") as f:
-            f.write("listener %d 127.0.0.1\n" % self.port)
-            f.write(extra or "allow_anonymous true\n")
-            # as root mosquitto would switch to the mosquitto user
-            f.write("user %s\n" % getpass.getuser())
-            # a slow test subscriber must not lose QoS 1 messages
-            f.write("max_queued_messages 0\n")
-            f.write("log_dest file %s\n" % os.path.join(folder, "broker.log"))
-            if persistence:
-                f.write("persistence true\n")
-                f.write("persistence_location %s/\n" % folder)
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf],
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return True
-            except OSError:
-                return False
-        wait_for(up, 10, "mosquitto on port %d" % self.port)
-
-    def stop(self):
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
 
 
 class Subscriber:
