@@ -13,6 +13,8 @@
  */
 #include "gstbtmqtt.h"
 
+#include <errno.h>
+#include <string.h>
 #include <mosquitto.h>
 #include <bt-common.h>
 
@@ -150,6 +152,8 @@ static void
 on_disconnect (struct mosquitto *mosq, void *obj, int rc)
 {
   GstBtMqtt *mqtt = obj;
+  /* the loop also gives up when errno says EPROTO, whatever rc is */
+  gboolean ends = rc != 0 && (ends_loop (rc) || errno == EPROTO);
 
   (void) mosq;
   g_mutex_lock (&mqtt->lock);
@@ -159,7 +163,7 @@ on_disconnect (struct mosquitto *mosq, void *obj, int rc)
     mqtt->queued = 0;
     g_cond_broadcast (&mqtt->drained);
   }
-  if (rc != 0 && ends_loop (rc)) {
+  if (ends) {
     guint delay = MIN (1u << MIN (mqtt->restarts, 16u),
         mqtt->reconnect_delay_max);
 
