@@ -368,6 +368,21 @@ def test_fleet_queries(tmp):
         publish_retained(broker.port, json.dumps(
             ["a red car", {"text": "a dog", "threshold": 0.9}]))
         all_on(cams, ["a red car", "a dog"])
+        # the per-query threshold travels with the list (scores are ~0.5)
+        publish_retained(broker.port, json.dumps(
+            [{"text": "a dog", "threshold": -1}]))
+        all_on(cams, ["a dog"])
+        for c in cams:
+            frames = sub.of(c, "frame")
+            high = [e["match"] for f in frames
+                    if queries_of(f) == ["a red car", "a dog"]
+                    for e in f["scores"] if e["query"] == "a dog"]
+            low = [e["match"] for f in frames if queries_of(f) == ["a dog"]
+                   for e in f["scores"]]
+            assert high and not any(high) and low and low[-1], c
+        publish_retained(broker.port, json.dumps(
+            ["a red car", {"text": "a dog", "threshold": 0.9}]))
+        all_on(cams, ["a red car", "a dog"])
 
         publish_retained(broker.port, "[\"a red car\", 17]")
         def warned(c):
