@@ -18,13 +18,14 @@
 #include "gstbtmeta.h"
 #include "gstbtquerylist.h"
 #include "gstbttextcache.h"
+#include "gstbtjson.h"
+#include "gstbtqueryevent.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include <json-glib/json-glib.h>
 #include <bt-json.h>
 #include <bt-model.h>
 
@@ -97,6 +98,7 @@ struct _GstBtMatcher
   gboolean filter;
   gchar *location;
   gchar *model_path;
+  GPtrArray *remote_queries;   /* from a query event; NULL: the properties */
   gboolean queries_changed;
   gboolean retimestamp;
   gboolean post_messages;
@@ -332,24 +334,35 @@ gst_bt_matcher_encode_queries (GstBtMatcher *self, GError **error)
   return TRUE;
 }
 
-/* The queries of the properties, parsed and checked. */
+/* The queries of the properties, parsed and checked; or the remote list,
+ * when one came after the last property change. */
 static GPtrArray *
 gst_bt_matcher_read_queries (GstBtMatcher *self, GError **error)
 {
   g_autoptr (GPtrArray) list = gst_bt_query_list_new ();
   g_autofree gchar *spec = NULL;
   g_autofree gchar *file = NULL;
+  gboolean remote;
 
   GST_OBJECT_LOCK (self);
   spec = g_strdup (self->queries);
   file = g_strdup (self->queries_file);
+  remote = self->remote_queries != NULL;
+  for (guint i = 0; remote && i < self->remote_queries->len; i++) {
+    GstBtQueryEntry *entry = g_ptr_array_index (self->remote_queries, i);
+
+    gst_bt_query_list_append (list, entry->text, entry->threshold, NULL,
+        NULL);
+  }
   self->queries_changed = FALSE;
   GST_OBJECT_UNLOCK (self);
 
-  if (!gst_bt_query_list_parse_string (list, spec, error))
-    return NULL;
-  if (file && file[0] && !gst_bt_query_list_load_file (list, file, error))
-    return NULL;
+  if (!remote) {
+    if (!gst_bt_query_list_parse_string (list, spec, error))
+      return NULL;
+    if (file && file[0] && !gst_bt_query_list_load_file (list, file, error))
+      return NULL;
+  }
   gst_bt_query_list_dedup (list);
   return g_steal_pointer (&list);
 }
@@ -428,14 +441,14 @@ write_whole_line (FILE *out, const gchar *line, gsize len)
 /* A failed write is one element error (the stream stops at the next
  * frame); the file keeps every line written before it. */
 static void
-gst_bt_matcher_write_line (GstBtMatcher *self, JsonBuilder *builder)
+gst_bt_matcher_write_line (GstBtMatcher *self, JsonObject *object)
 {
-  g_autoptr (JsonNode) root = json_builder_get_root (builder);
-  g_autofree gchar *json = bt_json_to_string (root, FALSE);
+  g_autofree gchar *json = gst_bt_json_to_line (object, NULL);
   g_autofree gchar *line = g_strconcat (json, "\n", NULL);
   g_autofree gchar *location = NULL;
   int err;
 
+  json_object_unref (object);
   if (self->write_failed || write_whole_line (self->out, line, strlen (line)))
     return;
   err = errno;
@@ -449,16 +462,6 @@ gst_bt_matcher_write_line (GstBtMatcher *self, JsonBuilder *builder)
 }
 
 static void
-json_add_time (JsonBuilder *builder, const gchar *name, GstClockTime t)
-{
-  json_builder_set_member_name (builder, name);
-  if (GST_CLOCK_TIME_IS_VALID (t))
-    json_builder_add_int_value (builder, (gint64) t);
-  else
-    json_builder_add_null_value (builder);
-}
-
-static void
 gst_bt_matcher_post_match (GstBtMatcher *self, const QueryState *state,
     const gchar *event, GstClockTime stop)
 {
@@ -469,6 +472,11 @@ gst_bt_matcher_post_match (GstBtMatcher *self, const QueryState *state,
       "stop", G_TYPE_UINT64, (guint64) stop,
       "peak", G_TYPE_DOUBLE, state->peak, NULL);
 
+  /* the same news in stream order, for btpublish and other downstream
+   * readers (serialized: it arrives before the frame that caused it) */
+  gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
+      gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+          gst_structure_copy (s)));
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
 }
@@ -482,21 +490,9 @@ gst_bt_matcher_close_match (GstBtMatcher *self, QueryState *state,
     return;
   if (state->reported) {
     gst_bt_matcher_post_match (self, state, "stop", stop);
-    if (self->out) {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "type");
-      json_builder_add_string_value (b, "segment");
-      json_builder_set_member_name (b, "query");
-      json_builder_add_string_value (b, state->text);
-      json_add_time (b, "start", state->start);
-      json_add_time (b, "stop", stop);
-      json_builder_set_member_name (b, "peak");
-      json_builder_add_double_value (b, state->peak);
-      json_builder_end_object (b);
-      gst_bt_matcher_write_line (self, b);
-    }
+    if (self->out)
+      gst_bt_matcher_write_line (self, gst_bt_json_segment_new (state->text,
+              state->start, stop, state->peak));
   }
   state->on = FALSE;
   state->reported = FALSE;
@@ -546,42 +542,8 @@ static void
 gst_bt_matcher_write_frame (GstBtMatcher *self, guint64 frame,
     GstClockTime pts)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "frame");
-  json_builder_set_member_name (b, "frame");
-  json_builder_add_int_value (b, (gint64) frame);
-  json_add_time (b, "pts", pts);
-  json_builder_set_member_name (b, "scores");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < self->scores->len; i++) {
-    GstBtScore *score = &g_array_index (self->scores, GstBtScore, i);
-
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "query");
-    json_builder_add_string_value (b, score->query);
-    json_builder_set_member_name (b, "score");
-    if (isnan (score->score))
-      json_builder_add_null_value (b);
-    else
-      json_builder_add_double_value (b, score->score);
-    if (!isnan (score->itc)) {
-      json_builder_set_member_name (b, "itc");
-      json_builder_add_double_value (b, score->itc);
-    }
-    if (!isnan (score->itm)) {
-      json_builder_set_member_name (b, "itm");
-      json_builder_add_double_value (b, score->itm);
-    }
-    json_builder_set_member_name (b, "match");
-    json_builder_add_boolean_value (b, score->matched);
-    json_builder_end_object (b);
-  }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  gst_bt_matcher_write_line (self, b);
+  gst_bt_matcher_write_line (self, gst_bt_json_frame_new (frame, pts,
+          (const GstBtScore *) self->scores->data, self->scores->len));
 }
 
 /* ---- scoring ------------------------------------------------------------ */
@@ -1050,6 +1012,28 @@ gst_bt_matcher_sink_event (GstBaseTransform *trans, GstEvent *event)
       (trans, event);
 }
 
+/* A query list from downstream (btpublish's remote queries) replaces the
+ * properties' queries from the next frame, until they are set again. */
+static gboolean
+gst_bt_matcher_src_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstBtMatcher *self = GST_BT_MATCHER (trans);
+  GPtrArray *remote;
+
+  if (!gst_bt_query_event_parse (event, &remote))
+    return GST_BASE_TRANSFORM_CLASS (gst_bt_matcher_parent_class)->src_event
+        (trans, event);
+  GST_INFO_OBJECT (self, "remote query list: %d queries",
+      remote ? (gint) remote->len : -1);
+  GST_OBJECT_LOCK (self);
+  g_clear_pointer (&self->remote_queries, g_ptr_array_unref);
+  self->remote_queries = remote;
+  self->queries_changed = TRUE;
+  GST_OBJECT_UNLOCK (self);
+  gst_event_unref (event);
+  return TRUE;
+}
+
 /* ---- properties --------------------------------------------------------- */
 
 static void
@@ -1063,11 +1047,13 @@ gst_bt_matcher_set_property (GObject *object, guint prop_id,
     case PROP_QUERIES:
       g_free (self->queries);
       self->queries = g_value_dup_string (value);
+      g_clear_pointer (&self->remote_queries, g_ptr_array_unref);
       self->queries_changed = TRUE;
       break;
     case PROP_QUERIES_FILE:
       g_free (self->queries_file);
       self->queries_file = g_value_dup_string (value);
+      g_clear_pointer (&self->remote_queries, g_ptr_array_unref);
       self->queries_changed = TRUE;
       break;
     case PROP_MODE:
@@ -1180,6 +1166,7 @@ gst_bt_matcher_finalize (GObject *object)
   g_free (self->queries_file);
   g_free (self->location);
   g_free (self->model_path);
+  g_clear_pointer (&self->remote_queries, g_ptr_array_unref);
   G_OBJECT_CLASS (gst_bt_matcher_parent_class)->finalize (object);
 }
 
@@ -1284,6 +1271,7 @@ gst_bt_matcher_class_init (GstBtMatcherClass *klass)
   trans_class->start = GST_DEBUG_FUNCPTR (gst_bt_matcher_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_bt_matcher_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_bt_matcher_sink_event);
+  trans_class->src_event = GST_DEBUG_FUNCPTR (gst_bt_matcher_src_event);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_bt_matcher_transform_ip);
 }
 

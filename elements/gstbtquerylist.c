@@ -33,8 +33,8 @@ gst_bt_query_list_new (void)
   return g_ptr_array_new_with_free_func (query_entry_free);
 }
 
-static gboolean
-query_list_append (GPtrArray *list, const gchar *text, gdouble threshold,
+gboolean
+gst_bt_query_list_append (GPtrArray *list, const gchar *text, gdouble threshold,
     const gchar *where, GError **error)
 {
   GstBtQueryEntry *entry;
@@ -72,7 +72,7 @@ gst_bt_query_list_parse_string (GPtrArray *list, const gchar *spec,
       g_string_append_c (part, p[1]);
       p++;
     } else if (*p == ';' || *p == '\0') {
-      ok = query_list_append (list, part->str, NAN, "queries", error);
+      ok = gst_bt_query_list_append (list, part->str, NAN, "queries", error);
       g_string_truncate (part, 0);
       if (!ok || *p == '\0')
         break;
@@ -247,7 +247,7 @@ gst_bt_query_list_load_data (GPtrArray *list, const gchar *text, gsize len,
           "%s: neither a string nor an object", where);
       return FALSE;
     }
-    if (!query_list_append (list, text, threshold, where, error))
+    if (!gst_bt_query_list_append (list, text, threshold, where, error))
       return FALSE;
   }
   return TRUE;

@@ -17,6 +17,11 @@ typedef struct {
 /* A GPtrArray of GstBtQueryEntry that frees its entries. */
 GPtrArray *gst_bt_query_list_new (void);
 
+/* Appends one query: `text` trimmed (skipped when empty), refused when it
+ * is not valid UTF-8 (the error names `where` and the byte offset). */
+gboolean gst_bt_query_list_append (GPtrArray *list, const gchar *text,
+    gdouble threshold, const gchar *where, GError **error);
+
 /* Appends the queries of `spec`: split at unescaped ';', "\;" kept as ';'
  * and "\\" as '\', surrounding white space trimmed, empty parts skipped.
  * Invalid UTF-8 is an error naming the byte offset. */
