@@ -92,7 +92,8 @@ draw_axes (cairo_t *cr, const Range *r)
       step = steps[i];
   cairo_set_source_rgb (cr, 0.4, 0.4, 0.4);
   cairo_set_line_width (cr, 1);
-  cairo_rectangle (cr, x0, MARGIN_TOP, x1 - x0, PLOT_HEIGHT);
+  /* on pixel centres: a crisp one-pixel frame */
+  cairo_rectangle (cr, x0 + 0.5, MARGIN_TOP + 0.5, x1 - x0, PLOT_HEIGHT);
   cairo_stroke (cr);
   cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
                           CAIRO_FONT_WEIGHT_NORMAL);
@@ -216,9 +217,10 @@ bt_search_plot (const BtTimeline *t, const GArray *segments, const char *path,
 
   cairo_set_source_rgb (cr, 1, 1, 1);
   cairo_paint (cr);
-  draw_axes (cr, &r);
   for (int q = 0; q < nq; q++)
     draw_query (cr, t, segments, &r, q);
+  /* over the segments' shade */
+  draw_axes (cr, &r);
   draw_legend (cr, t, legend_y);
   cairo_destroy (cr);
   cairo_surface_flush (surface);

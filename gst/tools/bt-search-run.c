@@ -80,6 +80,7 @@ typedef struct {
   BtSearchStore *store;
   GstSegment scored_segment;   /* at btmatcher's src, for stream times */
   GstSegment encoded_segment;  /* at its sink */
+  gint64 end;                  /* stream time where the last frame ends */
   GError *error;               /* first failure in a streaming thread */
   GMutex lock;
 } Capture;
@@ -98,6 +99,7 @@ capture_init (Capture *c, const BtSearchOptions *o, BtSearchStore *store)
   c->store = store;
   gst_segment_init (&c->scored_segment, GST_FORMAT_TIME);
   gst_segment_init (&c->encoded_segment, GST_FORMAT_TIME);
+  c->end = -1;
   c->error = NULL;
   g_mutex_init (&c->lock);
 }
@@ -147,7 +149,8 @@ stream_time (GstPadProbeInfo *info, GstSegment *segment)
   return t == GST_CLOCK_TIME_NONE ? -1 : (gint64) t;
 }
 
-/* btmatcher's src: every scored frame joins the timeline. */
+/* btmatcher's src: every scored frame joins the timeline; the end of the
+ * last frame is the end of the video (its audio may last longer). */
 static GstPadProbeReturn
 on_scored (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
@@ -161,6 +164,8 @@ on_scored (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   if (time < 0)
     return GST_PAD_PROBE_OK;
   buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  c->end = MAX (c->end, time + (GST_BUFFER_DURATION_IS_VALID (buf)
+                                ? (gint64) GST_BUFFER_DURATION (buf) : 0));
   if (!(meta = gst_buffer_get_bt_scores_meta (buf)))
     return GST_PAD_PROBE_OK;
   if (meta->n_scores != n) {
@@ -277,16 +282,14 @@ print_progress (GstElement *pipeline, GstElement *encoder, gint64 t0,
  * and the debug details. Progress every PROGRESS_PERIOD with `encoder`. */
 static gboolean
 run_pipeline (GstElement *pipeline, GstElement *encoder, const char *video,
-              gint64 *duration, GError **error)
+              GError **error)
 {
   g_autoptr (GstBus) bus = gst_element_get_bus (pipeline);
   gboolean done = FALSE, ok = FALSE, shown = FALSE;
   gint64 t0 = g_get_monotonic_time ();
 
-  if (gst_element_set_state (pipeline, GST_STATE_PLAYING)
-      == GST_STATE_CHANGE_FAILURE) {
-    /* the error message on the bus says why */
-  }
+  /* a failure posts the error message that says why */
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
   while (!done) {
     g_autoptr (GstMessage) msg = gst_bus_timed_pop_filtered (bus,
         encoder ? PROGRESS_PERIOD : GST_CLOCK_TIME_NONE,
@@ -299,9 +302,6 @@ run_pipeline (GstElement *pipeline, GstElement *encoder, const char *video,
     }
     if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
       ok = done = TRUE;
-      if (duration && !gst_element_query_duration (pipeline, GST_FORMAT_TIME,
-                                                   duration))
-        *duration = -1;
     } else {
       g_autoptr (GError) gerr = NULL;
       g_autofree char *debug = NULL;
@@ -331,7 +331,6 @@ bt_search_run_video (const BtSearchOptions *o, const char *video,
   g_autoptr (GstPad) msink = NULL;
   Capture c;
   BtTimeline *t = NULL;
-  gint64 duration = -1;
 
   if (!ensure_gst (error) || !(uri = bt_search_video_uri (video, error)))
     return NULL;
@@ -377,12 +376,11 @@ bt_search_run_video (const BtSearchOptions *o, const char *video,
     msink = gst_element_get_static_pad (matcher, "sink");
     gst_pad_add_probe (msink, PROBE_TYPES, on_encoded, &c, NULL);
   }
-  if (run_pipeline (pipeline, o->progress ? enc : NULL, video, &duration,
-                    error)) {
+  if (run_pipeline (pipeline, o->progress ? enc : NULL, video, error)) {
     if (c.error) {
       g_propagate_error (error, g_steal_pointer (&c.error));
     } else {
-      bt_timeline_set_duration (c.timeline, duration);
+      bt_timeline_set_duration (c.timeline, c.end);
       t = g_steal_pointer (&c.timeline);
     }
   }
@@ -502,7 +500,7 @@ bt_search_run_stored (const BtSearchOptions *o, const char *video,
                                 feed_frame, &feeder, &local);
   gst_app_src_end_of_stream (feeder.src);
   if (fed) {
-    if (run_pipeline (pipeline, NULL, video, NULL, error)) {
+    if (run_pipeline (pipeline, NULL, video, error)) {
       if (c.error) {
         g_propagate_error (error, g_steal_pointer (&c.error));
       } else {

@@ -98,6 +98,12 @@ is_video_file (const char *path)
   return mime && g_str_has_prefix (mime, "video/");
 }
 
+static gint
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
 /* The videos of the arguments and --from: directories expanded to their
  * video files in name order. */
 static GPtrArray *
@@ -134,7 +140,7 @@ collect_videos (char **args, int n, const char *from, GError **error)
       if (g_file_test (path, G_FILE_TEST_IS_REGULAR) && is_video_file (path))
         g_ptr_array_add (names, g_steal_pointer (&path));
     }
-    g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+    g_ptr_array_sort (names, compare_paths);
     for (guint k = 0; k < names->len; k++)
       g_ptr_array_add (videos, g_strdup (g_ptr_array_index (names, k)));
   }
@@ -171,7 +177,7 @@ typedef struct {
   const char *video;
   char *name;
   char *result;                /* result file, or NULL */
-  const char *status;          /* searched, stored, resumed, failed */
+  const char *status;          /* pending, searched, stored, resumed, failed */
   char *error;
   guint64 encoded;
   double seconds;
@@ -545,6 +551,7 @@ search (SearchArgs *a, const char *model_dir, char **args, int n)
 
     r->video = g_ptr_array_index (videos, i);
     r->name = video_name (r->video);
+    r->status = "pending";
     if (a->output_dir) {
       g_autofree char *file = g_strconcat (r->name, ".jsonl", NULL);
 
