@@ -184,7 +184,7 @@ draw_legend (cairo_t *cr, const BtTimeline *t, double y0)
     double y = y0 + q * LEGEND_LINE;
     double thr = bt_timeline_get_threshold (t, q);
     g_autofree char *label = isfinite (thr)
-        ? g_strdup_printf ("%s  (threshold %.2f)", bt_timeline_get_query (t, q),
+        ? g_strdup_printf ("%s  (threshold %.3g)", bt_timeline_get_query (t, q),
                            thr)
         : g_strdup (bt_timeline_get_query (t, q));
 
