@@ -14,6 +14,7 @@
 
 import json
 import os
+import pty
 import re
 import shutil
 import struct
@@ -47,19 +48,20 @@ Gst.init(None)
 tmp = tempfile.mkdtemp(prefix="bt-search-")
 
 
-def make_video(path):
+def make_video(path, scenes=SCENES):
     width, height = 64, 48
+    n_frames = sum(n for n, _ in scenes)
     p = Gst.parse_launch(
         "appsrc name=src format=time caps=video/x-raw,format=RGB,width=%d,"
         "height=%d,framerate=%d/1 ! videoconvert ! x264enc "
         "speed-preset=ultrafast ! h264parse ! mp4mux name=mux ! filesink "
         "location=%s audiotestsrc num-buffers=%d samplesperbuffer=%d ! "
         "audioconvert ! avenc_aac ! aacparse ! mux."
-        % (width, height, FPS, path, N_FRAMES, 44100 // FPS))
+        % (width, height, FPS, path, n_frames, 44100 // FPS))
     src = p.get_by_name("src")
     p.set_state(Gst.State.PLAYING)
     n = 0
-    for count, rgb in SCENES:
+    for count, rgb in scenes:
         for _ in range(count):
             buf = Gst.Buffer.new_wrapped(bytes(rgb) * (width * height))
             buf.pts = n * SECOND // FPS
@@ -443,6 +445,40 @@ def check_store(model, mode, first, second):
     want = result_scores(os.path.join(fresh, "scenes.jsonl"), second)
     assert len(got) == N_FRAMES and [t for t, _ in got] == [t for t, _ in want]
     assert max(abs(a - b) for (_, a), (_, b) in zip(got, want)) < 1e-6
+
+
+def run_in_terminal(args):
+    """Runs the command with stderr on a pseudo-terminal; its output."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(BRIDGETOWER, [BRIDGETOWER, "search"] + args)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0, out
+    return out.decode("utf-8", "replace")
+
+
+def test_progress():
+    long_video = os.path.join(tmp, "long.mp4")
+    make_video(long_video, [(400, RED)])
+    args = [ITM_MODEL, long_video, "-q", QUERY]
+    shown = run_in_terminal(args)
+    # position / duration, percent, frames per second, time left
+    assert re.search(r"\r\x1b\[Klong\.mp4  [\d.]+ / 40\.0 s +\d+%  [\d.]+ "
+                     r"frames/s  ETA \d+:\d\d", shown), shown[:400]
+    piped = run(*args).stderr
+    assert "\r" not in piped and "frames/s" not in piped, piped
+    quiet = run_in_terminal(args + ["--quiet"])
+    assert "frames/s" not in quiet and "\r" not in quiet.replace("\r\n", ""), \
+        quiet[:400]
 
 
 def test_store_itm():
