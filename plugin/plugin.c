@@ -12,6 +12,7 @@
 #include "gstbtpreprocess.h"
 #include "gstbtencoder.h"
 #include "gstbtmatcher.h"
+#include "gstbtsegments.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
@@ -21,6 +22,7 @@ plugin_init (GstPlugin *plugin)
   ok |= GST_ELEMENT_REGISTER (btpreprocess, plugin);
   ok |= GST_ELEMENT_REGISTER (btencoder, plugin);
   ok |= GST_ELEMENT_REGISTER (btmatcher, plugin);
+  ok |= GST_ELEMENT_REGISTER (btsegments, plugin);
   return ok;
 }
 

@@ -6,8 +6,10 @@
 # with `bridgetower itm` and puts the query's threshold halfway, so the
 # segments must be the red scenes, right to one sampled frame. Then the
 # outputs (subtitles, chapters, clips, plot), the result files, resuming,
-# the feature store and the errors.
-# Environment: BRIDGETOWER (the command), BT_TEST_DATA (tests/data).
+# the feature store and the errors; and the btsegments element, which
+# gives the same segments from inside a pipeline.
+# Environment: BRIDGETOWER (the command), BT_TEST_DATA (tests/data),
+# BT_PLUGIN_DIR (the build's plugin, for btsegments; the command needs none).
 # Output: TAP.
 #
 # SPDX-License-Identifier: MIT
@@ -493,6 +495,52 @@ def test_store_other_model():
     db = os.path.join(tmp, "features-itm.db")
     p = run(ITC_MODEL, VIDEO, "-q", "x", "--keep-features", db, check=False)
     assert p.returncode == 1 and "use another store file" in p.stderr, p.stderr
+
+
+def test_segments_element():
+    """btsegments after btmatcher: the files, the message and the TOC carry
+    the same segments as the command."""
+    assert Gst.Registry.get().scan_path(os.environ["BT_PLUGIN_DIR"]) or \
+        Gst.ElementFactory.find("btsegments"), "no btsegments"
+    files = {k: os.path.join(tmp, "element." + k) for k in ("srt", "vtt", "xml")}
+    p = Gst.parse_launch(
+        "uridecodebin uri=%s ! videoconvert ! btpreprocess ! btencoder "
+        "model=%s ! btmatcher queries-file=%s mode=itm hysteresis=0 ! "
+        "btsegments srt-location=%s vtt-location=%s chapters-location=%s ! "
+        "fakesink" % (Gst.filename_to_uri(VIDEO), ITM_MODEL, QFILE,
+                      files["srt"], files["vtt"], files["xml"]))
+    bus = p.get_bus()
+    p.set_state(Gst.State.PLAYING)
+    segments, toc = None, None
+    while True:
+        msg = bus.timed_pop_filtered(60 * SECOND, Gst.MessageType.EOS
+                                     | Gst.MessageType.ERROR
+                                     | Gst.MessageType.ELEMENT
+                                     | Gst.MessageType.TOC)
+        assert msg and msg.type != Gst.MessageType.ERROR, \
+            msg and msg.parse_error()
+        if msg.type == Gst.MessageType.EOS:
+            break
+        if msg.type == Gst.MessageType.TOC:
+            toc = msg.parse_toc()[0]
+        elif msg.get_structure().get_name() == "bridgetower-segments":
+            s = msg.get_structure().serialize(Gst.SerializeFlags.NONE)
+            segments = [(int(a), int(b)) for a, b in re.findall(
+                r"start=\(guint64\)(\d+), stop=\(guint64\)(\d+)", s)]
+    p.set_state(Gst.State.NULL)
+    assert segments == red_segments(1), segments
+    chapters = []
+    for edition in toc.get_entries():
+        for ch in edition.get_sub_entries():
+            _, a, b = ch.get_start_stop_times()
+            chapters.append((a, b, ch.get_tags().get_string("title")[1]))
+    assert chapters == [(a, b, QUERY) for a, b in red_segments(1)], chapters
+    # the same writers as the command's
+    cmd = {k: os.path.join(tmp, "command." + k) for k in ("srt", "vtt", "xml")}
+    run(*COMMON, "--srt", cmd["srt"], "--vtt", cmd["vtt"], "--chapters",
+        cmd["xml"], "--quiet")
+    for k in files:
+        assert open(files[k]).read() == open(cmd[k]).read(), k
 
 
 def test_errors():

@@ -7,6 +7,8 @@
  */
 #include "bt-search.h"
 
+#include "gstbtsegments.h"
+
 #include <gst/gst.h>
 
 typedef struct {
@@ -170,30 +172,22 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user_data)
     add_branch (user_data, pad, audio_branch, "audio_%u");
 }
 
-/* An edition holding a chapter per segment, at its place in the output. */
-static GstToc *
-toc_of (const BtTimeline *t, const GArray *segments, const GArray *spans)
+/* The segments at their place in the output. */
+static GArray *
+map_segments (const GArray *segments, const GArray *spans)
 {
-  GstToc *toc = gst_toc_new (GST_TOC_SCOPE_GLOBAL);
-  GstTocEntry *edition = gst_toc_entry_new (GST_TOC_ENTRY_TYPE_EDITION,
-                                            "search");
+  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (BtSegment),
+                                   segments->len);
 
   for (guint i = 0; i < segments->len; i++) {
-    const BtSegment *s = &g_array_index (segments, BtSegment, i);
-    g_autofree char *uid = g_strdup_printf ("segment-%u", i + 1);
-    GstTocEntry *chapter = gst_toc_entry_new (GST_TOC_ENTRY_TYPE_CHAPTER, uid);
-    GstTagList *tags = gst_tag_list_new (GST_TAG_TITLE,
-                                         bt_timeline_get_query (t, s->query),
-                                         NULL);
+    BtSegment s = g_array_index (segments, BtSegment, i);
 
-    gst_toc_entry_set_start_stop_times (chapter,
-                                        map_time (spans, s->start, FALSE),
-                                        map_time (spans, s->stop, TRUE));
-    gst_toc_entry_set_tags (chapter, tags);
-    gst_toc_entry_append_sub_entry (edition, chapter);
+    s.start = map_time (spans, s.start, FALSE);
+    s.stop = map_time (spans, s.stop, TRUE);
+    s.peak_time = map_time (spans, s.peak_time, FALSE);
+    g_array_append_val (out, s);
   }
-  gst_toc_append_entry (toc, edition);
-  return toc;
+  return out;
 }
 
 gboolean
@@ -243,7 +237,8 @@ bt_search_clip (const char *video, const BtTimeline *t,
   g_object_set (sink, "location", path, NULL);
   g_signal_connect (src, "pad-added", G_CALLBACK (on_pad_added), &c);
   if (mkv) {
-    g_autoptr (GstToc) toc = toc_of (t, segments, c.spans);
+    g_autoptr (GArray) mapped = map_segments (segments, c.spans);
+    g_autoptr (GstToc) toc = gst_bt_segments_to_toc (t, mapped);
 
     gst_toc_setter_set_toc (GST_TOC_SETTER (c.mux), toc);
   }
