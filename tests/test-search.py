@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 import zlib
 
@@ -476,7 +477,7 @@ def test_progress():
     # position / duration, percent, frames per second, time left
     assert re.search(r"\r\x1b\[Klong\.mp4  [\d.]+ / 40\.0 s +\d+%  [\d.]+ "
                      r"frames/s  ETA \d+:\d\d", shown), shown[:400]
-    piped = run(*args).stderr
+    piped = run(ITM_MODEL, VIDEO, "-q", QUERY).stderr
     assert "\r" not in piped and "frames/s" not in piped, piped
     quiet = run_in_terminal(args + ["--quiet"])
     assert "frames/s" not in quiet and "\r" not in quiet.replace("\r\n", ""), \
@@ -544,7 +545,22 @@ def test_segments_element():
 
 
 def test_errors():
+    audio = os.path.join(tmp, "audio.mp4")
+    p = Gst.parse_launch("audiotestsrc num-buffers=10 ! audioconvert ! "
+                         "avenc_aac ! mp4mux ! filesink location=" + audio)
+    p.set_state(Gst.State.PLAYING)
+    p.get_bus().timed_pop_filtered(Gst.CLOCK_TIME_NONE, Gst.MessageType.EOS)
+    p.set_state(Gst.State.NULL)
+    not_video = os.path.join(tmp, "notes.txt")
+    with open(not_video, "w") as f:
+        f.write("not a video\n")
     cases = [
+        ([ITM_MODEL, audio, "-q", "x"], "audio.mp4: no video stream"),
+        ([ITM_MODEL, not_video, "-q", "x"], "notes.txt"),
+        ([ITM_MODEL, VIDEO, "-q", "x", "--plot", "/nonexistent/p.png"],
+         "/nonexistent/p.png"),
+        ([ITM_MODEL, VIDEO, "-q", "x", "--threshold", "0", "--clip",
+          "/nonexistent/c.mp4"], "/nonexistent/c.mp4"),
         ([ITM_MODEL, os.path.join(tmp, "missing.mp4"), "-q", "x"],
          "missing.mp4"),
         ([ITM_MODEL, VIDEO], "no query"),
@@ -561,12 +577,27 @@ def test_errors():
         p = run(*args, "--quiet", check=False)
         assert p.returncode != 0 and needle in p.stderr, (args, p.stderr)
         assert "Traceback" not in p.stderr and p.returncode in (1, 2), p
+    # btsegments: a file it cannot write is an element error naming it
+    assert Gst.Registry.get().scan_path(os.environ["BT_PLUGIN_DIR"]) or \
+        Gst.ElementFactory.find("btsegments")
+    p = Gst.parse_launch(
+        "uridecodebin uri=%s ! videoconvert ! btpreprocess ! btencoder "
+        "model=%s ! btmatcher queries=x threshold=0 ! btsegments "
+        "srt-location=/nonexistent/e.srt ! fakesink"
+        % (Gst.filename_to_uri(VIDEO), ITM_MODEL))
+    p.set_state(Gst.State.PLAYING)
+    msg = p.get_bus().timed_pop_filtered(
+        60 * SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    p.set_state(Gst.State.NULL)
+    assert msg.type == Gst.MessageType.ERROR, msg.type
+    assert "/nonexistent/e.srt" in msg.parse_error()[0].message
 
 
 TESTS = [f for name, f in sorted(globals().items(), key=lambda kv: 0)
          if name.startswith("test_")]
 results = []
 for i, test in enumerate(TESTS, 1):
+    t0 = time.monotonic()
     try:
         test()
         results.append(True)
@@ -576,6 +607,7 @@ for i, test in enumerate(TESTS, 1):
         line = e.__traceback__.tb_next.tb_lineno if e.__traceback__.tb_next else 0
         why = ("line %d: %s %r" % (line, type(e).__name__, e)).replace("\n", " | ")
         print("not ok %d - %s: %s" % (i, test.__name__, why))
+    print("# %.1f s" % (time.monotonic() - t0))
 print("1..%d" % len(TESTS))
 shutil.rmtree(tmp, ignore_errors=True)
 sys.exit(0 if all(results) else 1)

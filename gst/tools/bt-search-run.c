@@ -20,6 +20,7 @@
 #include <gst/app/gstappsrc.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Progress updates while a video runs. */
@@ -234,6 +235,7 @@ make_matcher (GstElement *pipeline, const BtSearchOptions *o, GError **error)
   return m;
 }
 
+/* The decoded video goes to videoconvert; other streams stay unlinked. */
 static void
 on_pad_added (GstElement *decodebin, GstPad *pad, gpointer convert)
 {
@@ -245,6 +247,21 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer convert)
   if (s && g_str_has_prefix (gst_structure_get_name (s), "video/")
       && !gst_pad_is_linked (sink))
     gst_pad_link (pad, sink);
+}
+
+/* After a failed run: an input without video fails as "not-linked"; say
+ * what it means. */
+static void
+explain_no_video (GstElement *convert, const char *video, GError **error)
+{
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (convert, "sink");
+
+  if (error && *error && !gst_pad_is_linked (sink)
+      && strstr ((*error)->message, "not-linked")) {
+    g_clear_error (error);
+    g_set_error (error, BT_ERROR, BT_ERROR_INPUT, "%s: no video stream",
+                 video);
+  }
 }
 
 static void
@@ -383,6 +400,8 @@ bt_search_run_video (const BtSearchOptions *o, const char *video,
       bt_timeline_set_duration (c.timeline, c.end);
       t = g_steal_pointer (&c.timeline);
     }
+  } else {
+    explain_no_video (convert, video, error);
   }
   if (encoded)
     g_object_get (enc, "encoded-frames", encoded, NULL);
