@@ -145,6 +145,10 @@ bt_image_features_acquire (BtModel *m, int n_tokens)
   f->l0_enc_k = f->l0_cross_q + n_tokens * h;
   f->l0_enc_v = f->l0_enc_k + n_tokens * h;
   f->itc = f->l0_enc_v + n_tokens * h;
+  /* never computed without the head: defined bytes for get_data */
+  if (!(m->heads & BT_HEAD_ITC))
+    memset (f->itc, 0, MAX (m->config.contrastive_hidden_size, 1)
+            * sizeof (float));
   return f;
 }
 
