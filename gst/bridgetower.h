@@ -12,3 +12,4 @@
 #include "bt-tokenizer.h"
 #include "bt-image.h"
 #include "bt-model.h"
+#include "bt-timeline.h"

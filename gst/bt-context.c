@@ -111,12 +111,19 @@ pool_take (BtModel *m, GPtrArray *pool, gsize need, gsize cap_offset)
   return f;
 }
 
+/* The floats image features of `n_tokens` tokens hold, itc included. */
+static gsize
+image_features_floats (const BtModel *m, int n_tokens)
+{
+  return (gsize) (m->n_cross + 5) * n_tokens * m->config.hidden_size
+      + MAX (m->config.contrastive_hidden_size, 1);
+}
+
 BtImageFeatures *
 bt_image_features_acquire (BtModel *m, int n_tokens)
 {
   const gsize h = m->config.hidden_size;
-  const gsize need = (gsize) (m->n_cross + 5) * n_tokens * h
-      + MAX (m->config.contrastive_hidden_size, 1);
+  const gsize need = image_features_floats (m, n_tokens);
   BtImageFeatures *f = pool_take (m, m->image_pool, need,
                                   G_STRUCT_OFFSET (BtImageFeatures, capacity));
   if (!f)
@@ -130,6 +137,7 @@ bt_image_features_acquire (BtModel *m, int n_tokens)
   f->refcount = 1;
   f->model = bt_model_ref (m);
   f->n_tokens = n_tokens;
+  f->itc_only = FALSE;
   f->bridge = f->data;
   f->input0 = f->bridge + (gsize) m->n_cross * n_tokens * h;
   f->l0_self = f->input0 + n_tokens * h;
@@ -137,6 +145,10 @@ bt_image_features_acquire (BtModel *m, int n_tokens)
   f->l0_enc_k = f->l0_cross_q + n_tokens * h;
   f->l0_enc_v = f->l0_enc_k + n_tokens * h;
   f->itc = f->l0_enc_v + n_tokens * h;
+  /* never computed without the head: defined bytes for get_data */
+  if (!(m->heads & BT_HEAD_ITC))
+    memset (f->itc, 0, MAX (m->config.contrastive_hidden_size, 1)
+            * sizeof (float));
   return f;
 }
 
@@ -216,6 +228,54 @@ const float *
 bt_image_features_get_itc (const BtImageFeatures *f)
 {
   return (f->model->heads & BT_HEAD_ITC) ? f->itc : NULL;
+}
+
+const float *
+bt_image_features_get_data (const BtImageFeatures *f, int *n_tokens,
+                            gsize *n_floats)
+{
+  *n_tokens = f->n_tokens;
+  *n_floats = image_features_floats (f->model, f->n_tokens);
+  return f->data;
+}
+
+BtImageFeatures *
+bt_image_features_new_from_data (BtModel *model, int n_tokens,
+                                 const float *data, gsize n_floats,
+                                 GError **error)
+{
+  BtImageFeatures *f;
+
+  if (n_tokens < 1 || n_tokens > 1 << 20
+      || n_floats != image_features_floats (model, n_tokens)) {
+    g_set_error (error, BT_ERROR, BT_ERROR_SHAPE,
+                 "stored image features of %d tokens and %" G_GSIZE_FORMAT
+                 " floats do not fit this model", n_tokens, n_floats);
+    return NULL;
+  }
+  f = bt_image_features_acquire (model, n_tokens);
+  memcpy (f->data, data, n_floats * sizeof (float));
+  return f;
+}
+
+BtImageFeatures *
+bt_image_features_new_itc_only (BtModel *model, const float *itc, int dim,
+                                GError **error)
+{
+  BtImageFeatures *f;
+
+  if (!(model->heads & BT_HEAD_ITC)
+      || dim != model->config.contrastive_hidden_size) {
+    g_set_error (error, BT_ERROR, BT_ERROR_SHAPE,
+                 "an ITC embedding of %d values does not fit this model", dim);
+    return NULL;
+  }
+  /* one token of zeros: the smallest block, never read */
+  f = bt_image_features_acquire (model, 1);
+  memset (f->data, 0, image_features_floats (model, 1) * sizeof (float));
+  memcpy (f->itc, itc, dim * sizeof (float));
+  f->itc_only = TRUE;
+  return f;
 }
 
 BtTextFeatures *
@@ -348,6 +408,11 @@ check_pairs (BtContext *ctx, const BtImageFeatures *image,
   if (image->model != m) {
     g_set_error (error, BT_ERROR, BT_ERROR_INPUT,
                  "%s: the image features come from another model", what);
+    return FALSE;
+  }
+  if (image->itc_only) {
+    g_set_error (error, BT_ERROR, BT_ERROR_INPUT,
+                 "%s: the image features hold an ITC embedding only", what);
     return FALSE;
   }
   for (int i = 0; i < n_texts; i++) {

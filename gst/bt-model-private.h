@@ -140,6 +140,7 @@ struct _BtImageFeatures {
   gint refcount;
   BtModel *model;
   int n_tokens;                     /* N: 1 + patches */
+  gboolean itc_only;                /* the itc embedding is all there is */
   /* C x N x H: cross_modal_image_transform(ln_post(v_i)) + tt[1] for the
    * C bridged blocks (link tower inputs; [0] feeds layer 0) */
   float *bridge;

@@ -84,6 +84,26 @@ BtModel *bt_image_features_get_model (const BtImageFeatures *f);
  * NULL without an ITC head. */
 const float *bt_image_features_get_itc (const BtImageFeatures *f);
 
+/* The features as one flat block of floats, to store them (a search index
+ * that needs no vision tower the next time): `n_tokens` and the block are
+ * all bt_image_features_new_from_data needs, with the same model. */
+const float *bt_image_features_get_data (const BtImageFeatures *f,
+                                         int *n_tokens, gsize *n_floats);
+/* Features of `model` from a block bt_image_features_get_data gave (copied).
+ * BT_ERROR_SHAPE when the size does not fit the model and `n_tokens`. */
+BtImageFeatures *bt_image_features_new_from_data (BtModel *model,
+                                                  int n_tokens,
+                                                  const float *data,
+                                                  gsize n_floats,
+                                                  GError **error);
+/* Features that hold an ITC embedding only (a store of embeddings): ITC
+ * scoring works on them; the cross-modal calls refuse them
+ * (BT_ERROR_INPUT). BT_ERROR_SHAPE unless the model has an ITC head of
+ * `dim` values. */
+BtImageFeatures *bt_image_features_new_itc_only (BtModel *model,
+                                                 const float *itc, int dim,
+                                                 GError **error);
+
 /* One text through the text tower (cacheable per query). */
 typedef struct _BtTextFeatures BtTextFeatures;
 

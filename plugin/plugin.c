@@ -13,6 +13,7 @@
 #include "gstbtencoder.h"
 #include "gstbtmatcher.h"
 #include "gstbtpublish.h"
+#include "gstbtsegments.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
@@ -23,6 +24,7 @@ plugin_init (GstPlugin *plugin)
   ok |= GST_ELEMENT_REGISTER (btencoder, plugin);
   ok |= GST_ELEMENT_REGISTER (btmatcher, plugin);
   ok |= GST_ELEMENT_REGISTER (btpublish, plugin);
+  ok |= GST_ELEMENT_REGISTER (btsegments, plugin);
   return ok;
 }
 

@@ -19,6 +19,8 @@ static const struct {
   { "itm", bt_cmd_itm, "image-text matching score of an image against texts" },
   { "itc", bt_cmd_itc, "contrastive similarity of an image against texts" },
   { "mlm", bt_cmd_mlm, "fill the <mask> tokens of a text about an image" },
+  { "search", bt_cmd_search, "where text queries match in videos: segments, "
+    "subtitles, chapters, clips, plots" },
 };
 
 static void

@@ -121,6 +121,12 @@ bt_cmd_head_name (BtHeads head)
   return "?";
 }
 
+const char *
+bt_cmd_get_precision_name (void)
+{
+  return precision_name ? precision_name : "fp32";
+}
+
 BtModel *
 bt_cmd_load_model (const char *dir, GError **error)
 {

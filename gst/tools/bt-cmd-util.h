@@ -37,6 +37,9 @@ int bt_cmd_fail (const char *command, GError *error);
 gboolean bt_cmd_head_from_name (const char *name, BtHeads *head);
 const char *bt_cmd_head_name (BtHeads head);
 
+/* The --precision asked for: "fp32" (the default) or what was given. */
+const char *bt_cmd_get_precision_name (void);
+
 /* Loads a model folder in the --precision asked for (fp32 by default). */
 BtModel *bt_cmd_load_model (const char *dir, GError **error);
 

@@ -13,3 +13,4 @@ int bt_cmd_run (int argc, char **argv);
 int bt_cmd_itm (int argc, char **argv);
 int bt_cmd_itc (int argc, char **argv);
 int bt_cmd_mlm (int argc, char **argv);
+int bt_cmd_search (int argc, char **argv);
