@@ -365,7 +365,7 @@ check_pairs (BtContext *ctx, const BtImageFeatures *image,
  * CLS rows of the last layer computed. */
 static float *
 pooled_pairs (BtContext *ctx, const BtImageFeatures *image,
-              BtTextFeatures *const *texts, int n)
+              BtTextFeatures *const *texts, int n, GError **error)
 {
   const gsize h = ctx->model->config.hidden_size;
   BtImageFeatures **images = (BtImageFeatures **)
@@ -375,8 +375,9 @@ pooled_pairs (BtContext *ctx, const BtImageFeatures *image,
   float *tl = bt_context_buffer (ctx, BT_WS_LAST_TEXT, n * h);
   float *il = bt_context_buffer (ctx, BT_WS_LAST_IMAGE, n * h);
   float *pooled = bt_context_buffer (ctx, BT_WS_POOLED, n * 2 * h);
-  bt_cross_run (ctx, images, texts, n, TRUE, TRUE, tl, il, pooled, NULL,
-                NULL);
+  if (!bt_cross_run (ctx, images, texts, n, TRUE, TRUE, tl, il, pooled, NULL,
+                     NULL, error))
+    return NULL;
   return pooled;
 }
 
@@ -389,10 +390,10 @@ bt_context_match (BtContext *ctx, const BtImageFeatures *image,
   if (!check_pairs (ctx, image, texts, n_texts, BT_HEAD_ITM, "ITM", error))
     return FALSE;
   bt_compute_lock ();
-  float *pooled = pooled_pairs (ctx, image, texts, n_texts);
-  bt_heads_itm (ctx, pooled, n_texts, logits);
+  float *pooled = pooled_pairs (ctx, image, texts, n_texts, error);
+  gboolean ok = pooled && bt_heads_itm (ctx, pooled, n_texts, logits, error);
   bt_compute_unlock ();
-  return TRUE;
+  return ok;
 }
 
 gboolean
@@ -404,10 +405,11 @@ bt_context_cross_embed (BtContext *ctx, const BtImageFeatures *image,
   if (!check_pairs (ctx, image, texts, n_texts, BT_HEAD_ITC, "ITC", error))
     return FALSE;
   bt_compute_lock ();
-  float *pooled = pooled_pairs (ctx, image, texts, n_texts);
-  bt_heads_itc_cross (ctx, pooled, n_texts, embeds);
+  float *pooled = pooled_pairs (ctx, image, texts, n_texts, error);
+  gboolean ok = pooled
+      && bt_heads_itc_cross (ctx, pooled, n_texts, embeds, error);
   bt_compute_unlock ();
-  return TRUE;
+  return ok;
 }
 
 gboolean
@@ -423,8 +425,9 @@ bt_context_mlm (BtContext *ctx, const BtImageFeatures *image,
   BtImageFeatures *images[1] = { (BtImageFeatures *) image };
   float *tl = bt_context_buffer (ctx, BT_WS_LAST_TEXT, text->n_tokens * h);
   float *il = bt_context_buffer (ctx, BT_WS_LAST_IMAGE, h);
-  bt_cross_run (ctx, images, texts, 1, FALSE, TRUE, tl, il, NULL, NULL, NULL);
-  bt_heads_mlm (ctx, tl, text->n_tokens, logits);
+  gboolean ok = bt_cross_run (ctx, images, texts, 1, FALSE, TRUE, tl, il,
+                              NULL, NULL, NULL, error)
+      && bt_heads_mlm (ctx, tl, text->n_tokens, logits, error);
   bt_compute_unlock ();
-  return TRUE;
+  return ok;
 }

@@ -38,9 +38,9 @@ link_tower (const BtModel *m, const BtLinkW *w, const float *y, float *dst,
 }
 
 /* Pooler: dense + tanh on the first row of every sequence. */
-static void
-pool (BtContext *ctx, const BtLinearW *w, const float *x, const BtSeg *seg,
-      int n, gboolean cls_only, float *out, int ldo)
+static gboolean
+pool (BtContext *ctx, const BtLinear *w, const float *x, const BtSeg *seg,
+      int n, gboolean cls_only, float *out, int ldo, GError **error)
 {
   const int h = ctx->model->config.hidden_size;
   const float *cls = x;
@@ -52,14 +52,15 @@ pool (BtContext *ctx, const BtLinearW *w, const float *x, const BtSeg *seg,
               sizeof (float) * h);
     cls = buf;
   }
-  bt_linear (cls, n, h, 0, w->w, w->b, h, out, ldo, BT_ACT_TANH);
+  return bt_linear (w, cls, n, 0, out, ldo, BT_ACT_TANH, error);
 }
 
-void
+gboolean
 bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
               BtTextFeatures *const *texts, int n, gboolean text_cls_only,
-              gboolean image_cls_only, float *text_out, float *image_out, float *pooled,
-              BtHiddenSink sink, gpointer sink_data)
+              gboolean image_cls_only, float *text_out, float *image_out,
+              float *pooled, BtHiddenSink sink, gpointer sink_data,
+              GError **error)
 {
   const BtModel *m = ctx->model;
   const BtTextConfig *tc = &m->config.text;
@@ -121,15 +122,17 @@ bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
     gboolean i_cls = last && image_cls_only;
     float *t_dst = last ? text_out : ct;
     float *i_dst = last ? image_out : ci;
-    bt_bert_layer (ctx, &m->cross.text_layers[k], h, tc->num_attention_heads,
-                   tc->intermediate_size, tc->layer_norm_eps, k ? ti : NULL,
-                   tseg, n, tmask, k ? ii : NULL, iseg, NULL,
-                   k ? NULL : &t_sc, t_cls, t_dst);
-    bt_bert_layer (ctx, &m->cross.image_layers[k], h,
-                   tc->num_attention_heads, tc->intermediate_size,
-                   tc->layer_norm_eps, k ? ii : NULL, iseg, n, NULL,
-                   k ? ti : NULL, tseg, tmask, k ? NULL : &i_sc, i_cls,
-                   i_dst);
+    if (!bt_bert_layer (ctx, &m->cross.text_layers[k], h,
+                        tc->num_attention_heads, tc->intermediate_size,
+                        tc->layer_norm_eps, k ? ti : NULL, tseg, n, tmask,
+                        k ? ii : NULL, iseg, NULL, k ? NULL : &t_sc, t_cls,
+                        t_dst, error)
+        || !bt_bert_layer (ctx, &m->cross.image_layers[k], h,
+                           tc->num_attention_heads, tc->intermediate_size,
+                           tc->layer_norm_eps, k ? ii : NULL, iseg, n, NULL,
+                           k ? ti : NULL, tseg, tmask, k ? NULL : &i_sc,
+                           i_cls, i_dst, error))
+      return FALSE;
     if (sink && !t_cls && !i_cls) {
       for (int i = 0; i < n; i++) {
         sink (sink_data, "cross.text", k, i,
@@ -140,17 +143,16 @@ bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
     }
   }
 
-  if (pooled) {
-    pool (ctx, &m->cross.text_pooler, text_out, tseg, n, text_cls_only,
-          pooled, 2 * h);
-    pool (ctx, &m->cross.image_pooler, image_out, iseg, n, image_cls_only,
-          pooled + h, 2 * h);
-  }
+  return !pooled
+      || (pool (ctx, &m->cross.text_pooler, text_out, tseg, n, text_cls_only,
+                pooled, 2 * h, error)
+          && pool (ctx, &m->cross.image_pooler, image_out, iseg, n,
+                   image_cls_only, pooled + h, 2 * h, error));
 }
 
 /* The image-only part of cross-modal layer 0 for one image. */
-void
-bt_cross_prepare_image (BtContext *ctx, BtImageFeatures *f)
+gboolean
+bt_cross_prepare_image (BtContext *ctx, BtImageFeatures *f, GError **error)
 {
   const BtModel *m = ctx->model;
   const BtTextConfig *tc = &m->config.text;
@@ -159,15 +161,16 @@ bt_cross_prepare_image (BtContext *ctx, BtImageFeatures *f)
   const BtLayerW *tl = &m->cross.text_layers[0];
   const BtSeg seg = { 0, n };
 
-  bt_bert_attention (ctx, &il->attention, h, tc->num_attention_heads,
-                     tc->layer_norm_eps, f->input0, n, &seg, FALSE,
-                     f->input0, &seg, 1, NULL, NULL, NULL, NULL, f->l0_self);
-  bt_linear (f->l0_self, n, h, 0, il->crossattention.query.w,
-             il->crossattention.query.b, h, f->l0_cross_q, 0, BT_ACT_NONE);
-  bt_linear (f->input0, n, h, 0, tl->crossattention.key.w,
-             tl->crossattention.key.b, h, f->l0_enc_k, 0, BT_ACT_NONE);
-  bt_linear (f->input0, n, h, 0, tl->crossattention.value.w,
-             tl->crossattention.value.b, h, f->l0_enc_v, 0, BT_ACT_NONE);
+  return bt_bert_attention (ctx, &il->attention, h, tc->num_attention_heads,
+                            tc->layer_norm_eps, f->input0, n, &seg, FALSE,
+                            f->input0, &seg, 1, NULL, NULL, NULL, NULL,
+                            f->l0_self, error)
+      && bt_linear (&il->crossattention.query, f->l0_self, n, 0,
+                    f->l0_cross_q, 0, BT_ACT_NONE, error)
+      && bt_linear (&tl->crossattention.key, f->input0, n, 0, f->l0_enc_k, 0,
+                    BT_ACT_NONE, error)
+      && bt_linear (&tl->crossattention.value, f->input0, n, 0, f->l0_enc_v,
+                    0, BT_ACT_NONE, error);
 }
 
 /* Copies each text's rows of `src` to its features' float array at
@@ -182,8 +185,9 @@ scatter_rows (BtTextFeatures *const *f, int n, const BtSeg *seg,
 }
 
 /* The text-only part of cross-modal layer 0 for `n` texts, rows stacked. */
-void
-bt_cross_prepare_texts (BtContext *ctx, BtTextFeatures *const *f, int n)
+gboolean
+bt_cross_prepare_texts (BtContext *ctx, BtTextFeatures *const *f, int n,
+                        GError **error)
 {
   const BtModel *m = ctx->model;
   const BtTextConfig *tc = &m->config.text;
@@ -207,18 +211,23 @@ bt_cross_prepare_texts (BtContext *ctx, BtTextFeatures *const *f, int n)
     memcpy (mask + seg[i].off, f[i]->mask_bias, sizeof (float) * seg[i].len);
   }
 
-  bt_bert_attention (ctx, &tl->attention, h, tc->num_attention_heads,
-                     tc->layer_norm_eps, in, rows, seg, FALSE, in, seg, n,
-                     mask, NULL, NULL, NULL, self);
+  if (!bt_bert_attention (ctx, &tl->attention, h, tc->num_attention_heads,
+                          tc->layer_norm_eps, in, rows, seg, FALSE, in, seg,
+                          n, mask, NULL, NULL, NULL, self, error))
+    return FALSE;
   scatter_rows (f, n, seg, self, h, G_STRUCT_OFFSET (BtTextFeatures, l0_self));
-  bt_linear (self, rows, h, 0, tl->crossattention.query.w,
-             tl->crossattention.query.b, h, proj, 0, BT_ACT_NONE);
+  if (!bt_linear (&tl->crossattention.query, self, rows, 0, proj, 0,
+                  BT_ACT_NONE, error))
+    return FALSE;
   scatter_rows (f, n, seg, proj, h,
                 G_STRUCT_OFFSET (BtTextFeatures, l0_cross_q));
-  bt_linear (in, rows, h, 0, il->crossattention.key.w,
-             il->crossattention.key.b, h, proj, 0, BT_ACT_NONE);
+  if (!bt_linear (&il->crossattention.key, in, rows, 0, proj, 0, BT_ACT_NONE,
+                  error))
+    return FALSE;
   scatter_rows (f, n, seg, proj, h, G_STRUCT_OFFSET (BtTextFeatures, l0_enc_k));
-  bt_linear (in, rows, h, 0, il->crossattention.value.w,
-             il->crossattention.value.b, h, proj, 0, BT_ACT_NONE);
+  if (!bt_linear (&il->crossattention.value, in, rows, 0, proj, 0,
+                  BT_ACT_NONE, error))
+    return FALSE;
   scatter_rows (f, n, seg, proj, h, G_STRUCT_OFFSET (BtTextFeatures, l0_enc_v));
+  return TRUE;
 }

@@ -23,13 +23,13 @@ total_rows (const BtSeg *seg, int n)
   return n > 0 ? seg[n - 1].off + seg[n - 1].len : 0;
 }
 
-void
+gboolean
 bt_bert_attention (BtContext *ctx, const BtAttentionW *w, int hidden,
                    int heads, double eps, const float *xq, int n_q_rows,
                    const BtSeg *q_seg, gboolean cls_only, const float *kv,
                    const BtSeg *kv_seg, int n, const float *kv_mask,
                    const float *const *q_pre, const float *const *k_pre,
-                   const float *const *v_pre, float *out)
+                   const float *const *v_pre, float *out, GError **error)
 {
   const int head_dim = hidden / heads;
   const int kv_max = max_len (kv_seg, n);
@@ -38,17 +38,16 @@ bt_bert_attention (BtContext *ctx, const BtAttentionW *w, int hidden,
 
   if (!q_pre) {
     q = bt_context_buffer (ctx, BT_WS_QKV, (gsize) n_q_rows * hidden);
-    bt_linear (xq, n_q_rows, hidden, 0, w->query.w, w->query.b, hidden, q, 0,
-               BT_ACT_NONE);
+    if (!bt_linear (&w->query, xq, n_q_rows, 0, q, 0, BT_ACT_NONE, error))
+      return FALSE;
   }
   if (!k_pre) {
     const int kv_rows = total_rows (kv_seg, n);
     k = bt_context_buffer (ctx, BT_WS_LAYER_K, (gsize) kv_rows * hidden);
     v = bt_context_buffer (ctx, BT_WS_LAYER_V, (gsize) kv_rows * hidden);
-    bt_linear (kv, kv_rows, hidden, 0, w->key.w, w->key.b, hidden, k, 0,
-               BT_ACT_NONE);
-    bt_linear (kv, kv_rows, hidden, 0, w->value.w, w->value.b, hidden, v, 0,
-               BT_ACT_NONE);
+    if (!bt_linear (&w->key, kv, kv_rows, 0, k, 0, BT_ACT_NONE, error)
+        || !bt_linear (&w->value, kv, kv_rows, 0, v, 0, BT_ACT_NONE, error))
+      return FALSE;
   }
   float *att = bt_context_buffer (ctx, BT_WS_CTX, (gsize) n_q_rows * hidden);
   float *scores = bt_context_buffer (ctx, BT_WS_SCORES,
@@ -70,16 +69,19 @@ bt_bert_attention (BtContext *ctx, const BtAttentionW *w, int hidden,
 
   if (out != xq)
     memcpy (out, xq, sizeof (float) * n_q_rows * hidden);
-  bt_linear_residual (att, n_q_rows, hidden, w->out.w, w->out.b, hidden, out);
+  if (!bt_linear_residual (&w->out, att, n_q_rows, out, error))
+    return FALSE;
   bt_layer_norm (out, out, n_q_rows, hidden, w->norm.w, w->norm.b, eps);
+  return TRUE;
 }
 
-void
+gboolean
 bt_bert_layer (BtContext *ctx, const BtLayerW *w, int hidden, int heads,
                int intermediate, double eps, const float *x,
                const BtSeg *seg, int n, const float *mask_bias,
                const float *enc, const BtSeg *enc_seg, const float *enc_mask,
-               const BtLayerShortcut *sc, gboolean cls_only, float *out)
+               const BtLayerShortcut *sc, gboolean cls_only, float *out,
+               GError **error)
 {
   const int rows = total_rows (seg, n);
   const int q_rows = cls_only ? n : rows;
@@ -101,28 +103,30 @@ bt_bert_layer (BtContext *ctx, const BtLayerW *w, int hidden, int heads,
       memcpy (a + (gsize) q_off * hidden, sc->self_out[i],
               sizeof (float) * q_len * hidden);
     }
-  } else {
-    bt_bert_attention (ctx, &w->attention, hidden, heads, eps, xq, q_rows,
-                       seg, cls_only, x, seg, n, mask_bias, NULL, NULL, NULL,
-                       a);
+  } else if (!bt_bert_attention (ctx, &w->attention, hidden, heads, eps, xq,
+                                  q_rows, seg, cls_only, x, seg, n, mask_bias,
+                                  NULL, NULL, NULL, a, error)) {
+    return FALSE;
   }
 
   if (enc || (sc && sc->enc_k)) {
     float *b = bt_context_buffer (ctx, BT_WS_LAYER_B, (gsize) q_rows * hidden);
-    bt_bert_attention (ctx, &w->crossattention, hidden, heads, eps, a, q_rows,
-                       seg, cls_only, enc, enc_seg, n, enc_mask,
-                       sc ? sc->cross_q : NULL, sc ? sc->enc_k : NULL,
-                       sc ? sc->enc_v : NULL, b);
+    if (!bt_bert_attention (ctx, &w->crossattention, hidden, heads, eps, a,
+                            q_rows, seg, cls_only, enc, enc_seg, n, enc_mask,
+                            sc ? sc->cross_q : NULL, sc ? sc->enc_k : NULL,
+                            sc ? sc->enc_v : NULL, b, error))
+      return FALSE;
     a = b;
   }
 
   float *h = bt_context_buffer (ctx, BT_WS_HIDDEN,
                                 (gsize) q_rows * intermediate);
-  bt_linear (a, q_rows, hidden, 0, w->intermediate.w, w->intermediate.b,
-             intermediate, h, 0, BT_ACT_GELU);
+  if (!bt_linear (&w->intermediate, a, q_rows, 0, h, 0, BT_ACT_GELU, error))
+    return FALSE;
   memcpy (out, a, sizeof (float) * q_rows * hidden);
-  bt_linear_residual (h, q_rows, intermediate, w->output.w, w->output.b,
-                      hidden, out);
+  if (!bt_linear_residual (&w->output, h, q_rows, out, error))
+    return FALSE;
   bt_layer_norm (out, out, q_rows, hidden, w->output_norm.w,
                  w->output_norm.b, eps);
+  return TRUE;
 }

@@ -6,17 +6,12 @@
 #pragma once
 
 #include "bt-checkpoint.h"
+#include "bt-linear.h"
 #include "bt-model.h"
-#include "bt-ops.h"
 
 G_BEGIN_DECLS
 
 /* ---- weights (views into the checkpoint or owned random buffers) ------- */
-
-typedef struct {
-  const float *w;              /* [out, in] */
-  const float *b;              /* [out] or NULL */
-} BtLinearW;
 
 typedef struct {
   const float *w;
@@ -25,13 +20,13 @@ typedef struct {
 
 typedef struct {
   BtNormW ln_1, ln_2;
-  BtLinearW in_proj;           /* packed [q; k; v]: [3E, E] */
-  BtLinearW out_proj, c_fc, c_proj;
+  BtLinear in_proj;           /* packed [q; k; v]: [3E, E] */
+  BtLinear out_proj, c_fc, c_proj;
 } BtVisionBlockW;
 
 typedef struct {
   const float *class_embedding;     /* [E] */
-  const float *patch_weight;        /* [E, channels * patch * patch] */
+  BtLinear patch;                   /* [E, channels * patch * patch] */
   const float *position_embedding;  /* [1 + grid * grid, E] */
   BtNormW ln_pre, ln_post;
   BtVisionBlockW *blocks;           /* the blocks that run: text depth */
@@ -39,14 +34,14 @@ typedef struct {
 
 /* BERT attention: projections, output dense and the post-LN. */
 typedef struct {
-  BtLinearW query, key, value, out;
+  BtLinear query, key, value, out;
   BtNormW norm;
 } BtAttentionW;
 
 typedef struct {
   BtAttentionW attention;
   BtAttentionW crossattention;      /* cross-modal layers only */
-  BtLinearW intermediate, output;
+  BtLinear intermediate, output;
   BtNormW output_norm;
 } BtLayerW;
 
@@ -62,20 +57,20 @@ typedef struct {
 } BtLinkW;
 
 typedef struct {
-  BtLinearW text_transform, image_transform;
+  BtLinear text_transform, image_transform;
   const float *token_type;          /* [2, H] */
   BtNormW text_norm, image_norm;
   BtLayerW *text_layers, *image_layers;
   BtLinkW *text_links, *image_links;     /* C - 1 each (shared: all alike) */
-  BtLinearW text_pooler, image_pooler;
+  BtLinear text_pooler, image_pooler;
 } BtCrossW;
 
 typedef struct {
-  BtLinearW itm;
-  BtLinearW mlm_dense;
+  BtLinear itm;
+  BtLinear mlm_dense;
   BtNormW mlm_norm;
-  BtLinearW mlm_decoder;
-  BtLinearW itc_text, itc_image, itc_cross;
+  BtLinear mlm_decoder;
+  BtLinear itc_text, itc_image, itc_cross;
   float logit_scale;                /* the parameter; exp() is the scale */
 } BtHeadW;
 
@@ -111,16 +106,12 @@ struct _BtModel {
 
   gboolean cached;                  /* owned by the process-wide cache */
 
-  /* precision bf16: float32 weight -> its BtBf16Linear (bt-model-bf16.c) */
-  GHashTable *bf16;
-  gsize bf16_bytes;
+  /* every bound linear layer, in inventory order (not owned): the one
+   * list a precision conversion walks */
+  GPtrArray *linears;
+  gsize bf16_bytes;                 /* packed bf16 weights */
   gsize f32_released_bytes;         /* float32 weight pages handed back */
 };
-
-/* precision bf16: converts every linear layer's weights (bt-model-bf16.c);
- * release undoes it. */
-gboolean bt_model_bf16_convert (BtModel *model, GError **error);
-void bt_model_bf16_release (BtModel *model);
 
 /* Frees a model whose last reference is gone. */
 void bt_model_finalize (BtModel *model);
@@ -245,13 +236,15 @@ typedef void (*BtHiddenSink) (gpointer user_data, const char *kind,
  * sequence); sequence i attends to `kv_seg[i]` of `kv` with `kv_mask` (one
  * float per kv row, or NULL). Projections already computed may be given per
  * sequence in q_pre / k_pre / v_pre (then `kv` may be NULL). */
-void bt_bert_attention (BtContext *ctx, const BtAttentionW *w, int hidden,
-                        int heads, double eps, const float *xq, int n_q_rows,
-                        const BtSeg *q_seg, gboolean cls_only,
-                        const float *kv, const BtSeg *kv_seg, int n,
-                        const float *kv_mask, const float *const *q_pre,
-                        const float *const *k_pre, const float *const *v_pre,
-                        float *out);
+gboolean bt_bert_attention (BtContext *ctx, const BtAttentionW *w,
+                            int hidden, int heads, double eps,
+                            const float *xq, int n_q_rows,
+                            const BtSeg *q_seg, gboolean cls_only,
+                            const float *kv, const BtSeg *kv_seg, int n,
+                            const float *kv_mask, const float *const *q_pre,
+                            const float *const *k_pre,
+                            const float *const *v_pre, float *out,
+                            GError **error);
 
 /* What a layer may take precomputed, per sequence (the image-only and
  * text-only parts of cross-modal layer 0, kept in the features). */
@@ -269,12 +262,13 @@ typedef struct {
  * NULL), then the FFN. With `cls_only`, only the first row of each
  * sequence is computed: `out` gets n rows. `out` may alias `x`; `x` may be
  * NULL when the shortcut gives the self-attention output. */
-void bt_bert_layer (BtContext *ctx, const BtLayerW *w, int hidden, int heads,
-                    int intermediate, double eps, const float *x,
-                    const BtSeg *seg, int n, const float *mask_bias,
-                    const float *enc, const BtSeg *enc_seg,
-                    const float *enc_mask, const BtLayerShortcut *sc,
-                    gboolean cls_only, float *out);
+gboolean bt_bert_layer (BtContext *ctx, const BtLayerW *w, int hidden,
+                        int heads, int intermediate, double eps,
+                        const float *x, const BtSeg *seg, int n,
+                        const float *mask_bias, const float *enc,
+                        const BtSeg *enc_seg, const float *enc_mask,
+                        const BtLayerShortcut *sc, gboolean cls_only,
+                        float *out, GError **error);
 
 BtImageFeatures *bt_vision_encode (BtContext *ctx, const float *pixels,
                                    int height, int width,
@@ -301,16 +295,17 @@ BtTextFeatures *bt_text_encode (BtContext *ctx, const gint64 *input_ids,
  * `image_cls_only` that side holds only the CLS row of each pair (n x H),
  * all the poolers need. `pooled` (n x 2H) gets the pooler output when not
  * NULL. */
-void bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
-                   BtTextFeatures *const *texts, int n,
-                   gboolean text_cls_only, gboolean image_cls_only,
-                   float *text_out, float *image_out, float *pooled,
-                   BtHiddenSink sink, gpointer sink_data);
+gboolean bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
+                       BtTextFeatures *const *texts, int n,
+                       gboolean text_cls_only, gboolean image_cls_only,
+                       float *text_out, float *image_out, float *pooled,
+                       BtHiddenSink sink, gpointer sink_data, GError **error);
 
 /* Computes the l0_* parts of freshly encoded features. */
-void bt_cross_prepare_image (BtContext *ctx, BtImageFeatures *f);
-void bt_cross_prepare_texts (BtContext *ctx, BtTextFeatures *const *f,
-                             int n);
+gboolean bt_cross_prepare_image (BtContext *ctx, BtImageFeatures *f,
+                                 GError **error);
+gboolean bt_cross_prepare_texts (BtContext *ctx, BtTextFeatures *const *f,
+                                 int n, GError **error);
 
 /* Features from the model's pool. */
 BtImageFeatures *bt_image_features_acquire (BtModel *model, int n_tokens);
@@ -318,13 +313,14 @@ BtTextFeatures *bt_text_features_acquire (BtModel *model, int n_tokens);
 
 /* ---- heads --------------------------------------------------------------- */
 
-void bt_heads_itm (BtContext *ctx, const float *pooled, int n, float *logits);
-void bt_heads_mlm (BtContext *ctx, const float *text_out, int rows,
-                   float *logits);
-void bt_heads_itc_cross (BtContext *ctx, const float *pooled, int n,
-                         float *embeds);
+gboolean bt_heads_itm (BtContext *ctx, const float *pooled, int n,
+                       float *logits, GError **error);
+gboolean bt_heads_mlm (BtContext *ctx, const float *text_out, int rows,
+                       float *logits, GError **error);
+gboolean bt_heads_itc_cross (BtContext *ctx, const float *pooled, int n,
+                             float *embeds, GError **error);
 /* ITC head on one CLS row, normalised. */
-void bt_heads_itc_unimodal (const BtLinearW *head, const float *cls, int in,
-                            int out, float *embed);
+gboolean bt_heads_itc_unimodal (const BtLinear *head, const float *cls,
+                                float *embed, GError **error);
 
 G_END_DECLS

@@ -1,7 +1,7 @@
 /* bt-ops.h - float32 tensor operations of the forward pass (private).
  *
- * Activations are row-major [rows, width]. Weights are HF's [out, in]
- * row-major, used in place: the GEMMs take them transposed.
+ * Activations are row-major [rows, width]. The linear layer, on typed
+ * weights, is bt-linear.h.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -26,15 +26,6 @@ typedef enum {
   BT_ACT_QUICK_GELU,           /* x * sigmoid(1.702 x) (CLIP) */
   BT_ACT_TANH,
 } BtActivation;
-
-/* y[m, n] = act(x[m, k] . w[n, k]^T + b[n]); `b` may be NULL. `ldx` and
- * `ldy` are the row strides of x and y (0 = k and n). */
-void bt_linear (const float *x, int m, int k, int ldx, const float *w,
-                const float *b, int n, float *y, int ldy, BtActivation act);
-
-/* y += x . w^T + b (a residual branch added in place). */
-void bt_linear_residual (const float *x, int m, int k, const float *w,
-                         const float *b, int n, float *y);
 
 void bt_activation (float *x, gsize n, BtActivation act);
 

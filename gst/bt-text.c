@@ -49,18 +49,21 @@ text_embed (BtContext *ctx, const gint64 *ids, int n, float *x,
 }
 
 /* cross_modal_text_transform(t) + token_type_embeddings[0]. */
-static void
-text_bridge (const BtModel *m, const float *x, int n, float *out)
+static gboolean
+text_bridge (const BtModel *m, const float *x, int n, float *out,
+             GError **error)
 {
-  const int th = m->config.text.hidden_size, h = m->config.hidden_size;
+  const int h = m->config.hidden_size;
 
-  bt_linear (x, n, th, 0, m->cross.text_transform.w,
-             m->cross.text_transform.b, h, out, 0, BT_ACT_NONE);
+  if (!bt_linear (&m->cross.text_transform, x, n, 0, out, 0, BT_ACT_NONE,
+                  error))
+    return FALSE;
   for (int r = 0; r < n; r++) {
     float *row = out + (gsize) r * h;
     for (int j = 0; j < h; j++)
       row[j] += m->cross.token_type[j];
   }
+  return TRUE;
 }
 
 gboolean
@@ -107,15 +110,17 @@ bt_text_encode_many (BtContext *ctx, const gint64 *const *input_ids,
   /* every text's rows stacked: one GEMM per weight for all of them */
   float *bridge = bt_context_buffer (ctx, BT_WS_TEXT_OUT, (gsize) rows * h);
   for (int l = 0; l < m->n_text_layers; l++) {
-    bt_bert_layer (ctx, &m->text.layers[l], th, tc->num_attention_heads,
-                   tc->intermediate_size, tc->layer_norm_eps, x, seg, n,
-                   mask, NULL, NULL, NULL, NULL, FALSE, x);
+    if (!bt_bert_layer (ctx, &m->text.layers[l], th, tc->num_attention_heads,
+                        tc->intermediate_size, tc->layer_norm_eps, x, seg, n,
+                        mask, NULL, NULL, NULL, NULL, FALSE, x, error))
+      goto fail;
     if (sink)
       sink (sink_data, "text", l + 1, 0, x, rows, th);
     int k = l - (m->split - 1);
     if (k < 0)
       continue;
-    text_bridge (m, x, rows, bridge);
+    if (!text_bridge (m, x, rows, bridge, error))
+      goto fail;
     for (int i = 0; i < n; i++) {
       float *dst = out[i]->bridge + (gsize) k * seg[i].len * h;
       memcpy (dst, bridge + (gsize) seg[i].off * h,
@@ -127,14 +132,18 @@ bt_text_encode_many (BtContext *ctx, const gint64 *const *input_ids,
     }
   }
 
-  if (m->heads & BT_HEAD_ITC) {
-    for (int i = 0; i < n; i++)
-      bt_heads_itc_unimodal (&m->head.itc_text, x + (gsize) seg[i].off * th,
-                             th, m->config.contrastive_hidden_size,
-                             out[i]->itc);
-  }
-  bt_cross_prepare_texts (ctx, out, n);
-  return TRUE;
+  for (int i = 0; i < n && (m->heads & BT_HEAD_ITC); i++)
+    if (!bt_heads_itc_unimodal (&m->head.itc_text,
+                                x + (gsize) seg[i].off * th, out[i]->itc,
+                                error))
+      goto fail;
+  if (bt_cross_prepare_texts (ctx, out, n, error))
+    return TRUE;
+
+fail:
+  for (int i = 0; i < n; i++)
+    g_clear_pointer (&out[i], bt_text_features_unref);
+  return FALSE;
 }
 
 BtTextFeatures *

@@ -84,6 +84,15 @@ test_case (gconstpointer data)
                   m->bf16_bytes);
   g_assert_cmpuint (m->f32_released_bytes, >, 0);
   g_assert_cmpuint (m->f32_released_bytes, <=, 2 * m->bf16_bytes);
+  /* every linear runs its packed form; only the tied decoder keeps a
+   * float32 view (the word embeddings) */
+  g_assert_cmpuint (m->linears->len, >, 0);
+  for (guint i = 0; i < m->linears->len; i++) {
+    const BtLinear *l = g_ptr_array_index (m->linears, i);
+    g_assert_cmpint (l->dtype, ==, BT_DTYPE_BF16);
+    g_assert_nonnull (l->bf16);
+    g_assert_true (l->w == NULL || l->w == m->text.word);
+  }
   g_autofree char *tpath = bt_test_data_path ("golden",
       json_object_get_string_member (c, "tensors_file"), NULL);
   BtSafetensors *st = bt_safetensors_open (tpath, &error);

@@ -476,6 +476,26 @@ test_ops_exp (void)
   g_assert_cmpfloat (max_rel, <, 1e-6);
 }
 
+/* The linear op runs the form its weight carries, and a form it has no
+ * kernel for is an error the caller gets, not an abort. */
+static void
+test_linear_dtype (void)
+{
+  const float w[6] = { 1, 2, 3, 4, 5, 6 }, b[2] = { 0.5f, -1 };
+  const float x[3] = { 1, 0, -1 };
+  float y[2];
+  BtLinear l = { .out = 2, .in = 3, .dtype = BT_DTYPE_F32, .w = w, .b = b };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bt_linear (&l, x, 1, 0, y, 0, BT_ACT_NONE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (y[0], ==, 1 - 3 + 0.5f);
+  g_assert_cmpfloat (y[1], ==, 4 - 6 - 1);
+  l.dtype = BT_DTYPE_I8;
+  g_assert_false (bt_linear (&l, x, 1, 0, y, 0, BT_ACT_NONE, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_DTYPE);
+}
+
 static void
 test_rejected_configs (void)
 {
@@ -684,6 +704,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/no-allocations", test_no_allocations);
   g_test_add_func ("/model/rejected-configs", test_rejected_configs);
   g_test_add_func ("/model/ops/exp", test_ops_exp);
+  g_test_add_func ("/model/ops/linear-dtype", test_linear_dtype);
   g_test_add_func ("/model/encode-query", test_encode_query);
   g_test_add_func ("/model/threads", test_threads);
   g_test_add_func ("/model/cache", test_model_cache);
