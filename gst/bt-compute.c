@@ -16,8 +16,10 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "bt-compute.h"
+
 #include "bt-bf16.h"
-#include "bt-model-private.h"
+#include "bt-model.h"
 
 #include <cblas.h>
 
@@ -142,6 +144,12 @@ bt_set_num_threads (int n)
   openblas_set_num_threads (n);
   bt_bf16_set_num_threads (n);
   g_mutex_unlock (&compute_lock);
+}
+
+int
+bt_compute_budget (void)
+{
+  return bt_get_num_threads ();
 }
 
 int

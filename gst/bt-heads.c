@@ -7,22 +7,21 @@
 
 /* itm_score.fc on pooler_output: n x 2 logits. */
 gboolean
-bt_heads_itm (BtContext *ctx, const float *pooled, int n, float *logits,
+bt_heads_itm (const BtModel *m, const float *pooled, int n, float *logits,
               GError **error)
 {
-  return bt_linear (&ctx->model->head.itm, pooled, n, 0, logits, 0,
+  return bt_linear (&m->head.itm, pooled, n, 0, logits, 0,
                     BT_ACT_NONE, error);
 }
 
 /* mlm_score: transform (dense, GELU, LayerNorm with the top-level eps),
  * then decoder + bias over the vocabulary. */
 gboolean
-bt_heads_mlm (BtContext *ctx, const float *text_out, int rows, float *logits,
-              GError **error)
+bt_heads_mlm (const BtModel *m, BtArena *a, const float *text_out, int rows,
+              float *logits, GError **error)
 {
-  const BtModel *m = ctx->model;
   const int h = m->config.hidden_size;
-  float *t = bt_context_buffer (ctx, BT_WS_HEAD, (gsize) rows * h);
+  float *t = bt_arena_floats (a, BT_WS_HEAD, (gsize) rows * h);
 
   if (!bt_linear (&m->head.mlm_dense, text_out, rows, 0, t, 0, BT_ACT_GELU,
                   error))
@@ -45,10 +44,10 @@ bt_heads_itc_unimodal (const BtLinear *head, const float *cls, float *embed,
 
 /* itc_cross_modal_head on pooler_output, normalised: n x contrastive. */
 gboolean
-bt_heads_itc_cross (BtContext *ctx, const float *pooled, int n, float *embeds,
-                    GError **error)
+bt_heads_itc_cross (const BtModel *m, const float *pooled, int n,
+                    float *embeds, GError **error)
 {
-  const BtLinear *head = &ctx->model->head.itc_cross;
+  const BtLinear *head = &m->head.itc_cross;
 
   if (!bt_linear (head, pooled, n, 0, embeds, 0, BT_ACT_NONE, error))
     return FALSE;

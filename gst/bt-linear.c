@@ -5,7 +5,7 @@
  */
 #include "bt-linear.h"
 
-#include "bt-model.h"
+#include "bt-compute.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -112,7 +112,7 @@ linear_part (gpointer data, int part)
 static void
 linear_f32 (LinearJob *job)
 {
-  const int budget = bt_get_num_threads ();
+  const int budget = bt_compute_budget ();
   const double flops = 2.0 * job->m * job->n * job->k;
 
   if (budget > 1 && flops >= LINEAR_PARALLEL_MIN_FLOPS

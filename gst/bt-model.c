@@ -388,6 +388,13 @@ model_new (const BtConfig *config, BtHeads heads, BtPrecision precision)
   m->vision_heads = config->vision.hidden_size / 64;
   m->vision_head_dim = config->vision.hidden_size / m->vision_heads;
   m->grid = config->vision.image_size / config->vision.patch_size;
+  /* the cross-modal layers are built from text_config at hidden_size */
+  const BtTextConfig *tc = &config->text;
+  m->text_dims = (BtBertDims) { tc->hidden_size, tc->num_attention_heads,
+                                tc->intermediate_size, tc->layer_norm_eps,
+                                precision == BT_PRECISION_BF16 };
+  m->cross_dims = m->text_dims;
+  m->cross_dims.hidden = config->hidden_size;
   g_mutex_init (&m->pool_lock);
   m->image_pool = g_ptr_array_new ();
   m->text_pool = g_ptr_array_new ();

@@ -5,7 +5,7 @@
 #include "bt-ops.h"
 
 #include "bt-bf16.h"
-#include "bt-model.h"
+#include "bt-compute.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -268,7 +268,7 @@ bt_attention (const float *q, int ldq, const float *k, int ldk,
 
   /* The per-head products are too small for OpenBLAS's threads: one head
    * per thread of the budget instead, each on a one-thread OpenBLAS. */
-  if (heads > 1 && bt_get_num_threads () > 1
+  if (heads > 1 && bt_compute_budget () > 1
       && (gsize) n_q * n_k * head_dim >= PARALLEL_MIN_FLOATS) {
     bt_blas_single_thread (TRUE);
     bt_parallel_for (heads, attention_head, &job);

@@ -11,15 +11,6 @@
 
 G_BEGIN_DECLS
 
-/* Runs fn(data, 0 .. n_items - 1) on the process's compute budget (the
- * calling thread plus parked workers; bt-compute.c). Callers hold the
- * compute lock. */
-typedef void (*BtParallelFn) (gpointer data, int index);
-void bt_parallel_for (int n_items, BtParallelFn fn, gpointer data);
-/* OpenBLAS on one thread (while bt_parallel_for spreads the work) or on the
- * whole budget. */
-void bt_blas_single_thread (gboolean single);
-
 typedef enum {
   BT_ACT_NONE,
   BT_ACT_GELU,                 /* exact: 0.5 x (1 + erf(x / sqrt 2)) */

@@ -9,19 +9,18 @@
 
 /* x = x + attn(ln_1(x)); x = x + c_proj(QuickGELU(c_fc(ln_2(x)))). */
 static gboolean
-vision_block (BtContext *ctx, const BtVisionBlockW *w, float *x, int n,
-              GError **error)
+vision_block (const BtModel *m, BtArena *a, const BtVisionBlockW *w, float *x,
+              int n, GError **error)
 {
-  const BtModel *m = ctx->model;
   const int e = m->config.vision.hidden_size;
   const double eps = m->config.vision.layer_norm_eps;
 
-  float *ln = bt_context_buffer (ctx, BT_WS_NORM, (gsize) n * e);
-  float *qkv = bt_context_buffer (ctx, BT_WS_QKV, (gsize) n * 3 * e);
-  float *att = bt_context_buffer (ctx, BT_WS_CTX, (gsize) n * e);
-  float *scores = bt_context_buffer (ctx, BT_WS_SCORES,
-                                     (gsize) m->vision_heads * n * n);
-  float *hidden = bt_context_buffer (ctx, BT_WS_HIDDEN, (gsize) n * 4 * e);
+  float *ln = bt_arena_floats (a, BT_WS_NORM, (gsize) n * e);
+  float *qkv = bt_arena_floats (a, BT_WS_QKV, (gsize) n * 3 * e);
+  float *att = bt_arena_floats (a, BT_WS_CTX, (gsize) n * e);
+  float *scores = bt_arena_floats (a, BT_WS_SCORES,
+                                   (gsize) m->vision_heads * n * n);
+  float *hidden = bt_arena_floats (a, BT_WS_HIDDEN, (gsize) n * 4 * e);
 
   bt_layer_norm (x, ln, n, e, w->ln_1.w, w->ln_1.b, eps);
   if (!bt_linear (&w->in_proj, ln, n, 0, qkv, 0, BT_ACT_NONE, error))
@@ -41,18 +40,17 @@ vision_block (BtContext *ctx, const BtVisionBlockW *w, float *x, int n,
 /* Patch embedding, class token, position embeddings (resized when the
  * grid differs), ln_pre. */
 static gboolean
-vision_embed (BtContext *ctx, const float *pixels, int height, int width,
-              float *x, GError **error)
+vision_embed (const BtModel *m, BtArena *a, const float *pixels, int height,
+              int width, float *x, GError **error)
 {
-  const BtModel *m = ctx->model;
   const BtVisionConfig *vc = &m->config.vision;
   const int e = vc->hidden_size, p = vc->patch_size;
   const int gh = height / p, gw = width / p;
   const int n_patches = gh * gw;
   const int patch_len = vc->num_channels * p * p;
 
-  float *cols = bt_context_buffer (ctx, BT_WS_PATCHES,
-                                   (gsize) n_patches * patch_len);
+  float *cols = bt_arena_floats (a, BT_WS_PATCHES,
+                                 (gsize) n_patches * patch_len);
   bt_im2col_patches (pixels, vc->num_channels, height, width, p, cols);
   if (!bt_linear (&m->vision.patch, cols, n_patches, 0, x + e, 0, BT_ACT_NONE,
                   error))
@@ -61,8 +59,8 @@ vision_embed (BtContext *ctx, const float *pixels, int height, int width,
 
   const float *pos = m->vision.position_embedding;
   if (gh != m->grid || gw != m->grid) {
-    float *resized = bt_context_buffer (ctx, BT_WS_POS,
-                                        (gsize) (1 + n_patches) * e);
+    float *resized = bt_arena_floats (a, BT_WS_POS,
+                                      (gsize) (1 + n_patches) * e);
     memcpy (resized, pos, sizeof (float) * e);
     bt_bicubic_resize (pos + e, m->grid, m->grid, e, resized + e, gh, gw);
     pos = resized;
@@ -75,12 +73,11 @@ vision_embed (BtContext *ctx, const float *pixels, int height, int width,
 
 /* cross_modal_image_transform(ln_post(x)) + token_type_embeddings[1]. */
 static gboolean
-vision_bridge (BtContext *ctx, const float *x, int n, float *out,
-               GError **error)
+vision_bridge (const BtModel *m, BtArena *a, const float *x, int n,
+               float *out, GError **error)
 {
-  const BtModel *m = ctx->model;
   const int e = m->config.vision.hidden_size, h = m->config.hidden_size;
-  float *ln = bt_context_buffer (ctx, BT_WS_NORM, (gsize) n * e);
+  float *ln = bt_arena_floats (a, BT_WS_NORM, (gsize) n * e);
 
   bt_layer_norm (x, ln, n, e, m->vision.ln_post.w, m->vision.ln_post.b,
                  m->config.vision.layer_norm_eps);
@@ -97,11 +94,10 @@ vision_bridge (BtContext *ctx, const float *x, int n, float *out,
 }
 
 BtImageFeatures *
-bt_vision_encode (BtContext *ctx, const float *pixels, int height, int width,
-                  gboolean interpolate_pos_encoding, BtHiddenSink sink,
-                  gpointer sink_data, GError **error)
+bt_vision_encode (BtModel *m, BtArena *a, const float *pixels, int height,
+                  int width, gboolean interpolate_pos_encoding,
+                  BtHiddenSink sink, gpointer sink_data, GError **error)
 {
-  BtModel *m = ctx->model;
   const BtVisionConfig *vc = &m->config.vision;
   const int e = vc->hidden_size, h = m->config.hidden_size;
 
@@ -121,15 +117,15 @@ bt_vision_encode (BtContext *ctx, const float *pixels, int height, int width,
   }
 
   const int n = 1 + (height / vc->patch_size) * (width / vc->patch_size);
-  float *x = bt_context_buffer (ctx, BT_WS_STREAM, (gsize) n * e);
-  if (!vision_embed (ctx, pixels, height, width, x, error))
+  float *x = bt_arena_floats (a, BT_WS_STREAM, (gsize) n * e);
+  if (!vision_embed (m, a, pixels, height, width, x, error))
     return NULL;
   if (sink)
     sink (sink_data, "image", 0, 0, x, n, e);
 
   BtImageFeatures *f = bt_image_features_acquire (m, n);
   for (int i = 0; i < m->n_text_layers; i++) {
-    if (!vision_block (ctx, &m->vision.blocks[i], x, n, error))
+    if (!vision_block (m, a, &m->vision.blocks[i], x, n, error))
       goto fail;
     if (sink)
       sink (sink_data, "image", i + 1, 0, x, n, e);
@@ -137,14 +133,14 @@ bt_vision_encode (BtContext *ctx, const float *pixels, int height, int width,
     if (k < 0)
       continue;
     float *bridge = f->bridge + (gsize) k * n * h;
-    if (!vision_bridge (ctx, x, n, bridge, error))
+    if (!vision_bridge (m, a, x, n, bridge, error))
       goto fail;
     if (k == 0)
       bt_layer_norm (bridge, f->input0, n, h, m->cross.image_norm.w,
                      m->cross.image_norm.b, m->config.layer_norm_eps);
   }
 
-  if (!bt_cross_prepare_image (ctx, f, error))
+  if (!bt_cross_prepare_image (m, a, f, error))
     goto fail;
   if ((m->heads & BT_HEAD_ITC)
       && !bt_heads_itc_unimodal (&m->head.itc_image,
