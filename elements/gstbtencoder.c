@@ -96,13 +96,13 @@ gst_bt_encoder_start (GstBaseTransform *trans)
   GstBtEncoder *self = GST_BT_ENCODER (trans);
   g_autoptr (GError) error = NULL;
   g_autofree gchar *path = NULL;
-  BtPrecision precision;
-  gint threads;
+  BtModelParams model_params = bt_model_default_params ();
+  BtContextParams ctx_params = bt_context_default_params ();
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
-  precision = self->precision;
-  threads = self->threads;
+  model_params.precision = self->precision;
+  ctx_params.n_threads = self->threads;
   self->encoded_frames = 0;
   self->skipped_frames = 0;
   self->earliest_time = GST_CLOCK_TIME_NONE;
@@ -114,17 +114,14 @@ gst_bt_encoder_start (GstBaseTransform *trans)
             "model folder."), (NULL));
     return FALSE;
   }
-  if (threads > 0)
-    bt_set_num_threads (threads);
-
-  self->model = bt_model_cache_acquire (path, precision, &error);
+  self->model = bt_model_cache_acquire (path, &model_params, &error);
   if (!self->model) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot load the BridgeTower model \"%s\".", path),
         ("%s", error->message));
     return FALSE;
   }
-  self->ctx = bt_context_new (self->model);
+  self->ctx = bt_context_new (self->model, &ctx_params);
   self->frame = 0;
   self->next_due = 0;
   self->seen_tensor = FALSE;
@@ -411,8 +408,10 @@ gst_bt_encoder_class_init (GstBtEncoderClass *klass)
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
-          "Compute threads of the process-wide budget every BridgeTower "
-          "element shares (0 = number of cores); applied at start.", 0, 1024,
+          "Compute threads of this element's vision-tower calls (0 = "
+          "OPENBLAS_NUM_THREADS, else the cores); applied at start. "
+          "Elements take turns on the cores, each with its own count.", 0,
+          1024,
           DEFAULT_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

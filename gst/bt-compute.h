@@ -10,12 +10,16 @@
 G_BEGIN_DECLS
 
 /* Every BLAS-heavy section holds the compute lock, so at most one forward
- * pass drives the cores at a time. */
-void bt_compute_lock (void);
+ * pass drives the cores at a time; it brings its own thread count
+ * (0: bt_compute_default_threads), which holds until it unlocks. */
+void bt_compute_lock (int n_threads);
 void bt_compute_unlock (void);
 
-/* The threads the section may use. */
+/* The threads of the call in the section. */
 int bt_compute_budget (void);
+
+/* OpenBLAS's default: OPENBLAS_NUM_THREADS, else the cores. */
+int bt_compute_default_threads (void);
 
 /* Runs fn(data, 0 .. n_items - 1) on the budget (the calling thread plus
  * parked workers). Callers hold the compute lock. */

@@ -8,13 +8,28 @@
 
 #include <string.h>
 
+BtContextParams
+bt_context_default_params (void)
+{
+  return (BtContextParams) { .n_threads = 0 };
+}
+
 BtContext *
-bt_context_new (BtModel *model)
+bt_context_new (BtModel *model, const BtContextParams *params)
 {
   g_return_val_if_fail (model, NULL);
+  BtContextParams p = params ? *params : bt_context_default_params ();
   BtContext *ctx = g_new0 (BtContext, 1);
   ctx->model = bt_model_ref (model);
+  ctx->n_threads = p.n_threads > 0 ? p.n_threads
+      : bt_compute_default_threads ();
   return ctx;
+}
+
+int
+bt_context_get_n_threads (const BtContext *ctx)
+{
+  return ctx->n_threads;
 }
 
 void
@@ -47,7 +62,7 @@ bt_context_encode_image (BtContext *ctx, const float *pixel_values,
                          gboolean interpolate_pos_encoding, GError **error)
 {
   g_return_val_if_fail (ctx && pixel_values, NULL);
-  bt_compute_lock ();
+  bt_compute_lock (ctx->n_threads);
   BtImageFeatures *f = bt_vision_encode (ctx->model, &ctx->arena, pixel_values, height, width,
                                          interpolate_pos_encoding, NULL, NULL,
                                          error);
@@ -61,7 +76,7 @@ bt_context_encode_text (BtContext *ctx, const gint64 *input_ids,
                         GError **error)
 {
   g_return_val_if_fail (ctx && input_ids, NULL);
-  bt_compute_lock ();
+  bt_compute_lock (ctx->n_threads);
   BtTextFeatures *f = bt_text_encode (ctx->model, &ctx->arena, input_ids, attention_mask,
                                       n_tokens, NULL, NULL, error);
   bt_compute_unlock ();
@@ -79,7 +94,7 @@ bt_context_encode_texts (BtContext *ctx, const gint64 *const *input_ids,
     g_set_error (error, BT_ERROR, BT_ERROR_INPUT, "no text to encode");
     return FALSE;
   }
-  bt_compute_lock ();
+  bt_compute_lock (ctx->n_threads);
   gboolean ok = bt_text_encode_many (ctx->model, &ctx->arena, input_ids, attention_masks,
                                      n_tokens, n, out, NULL, NULL, error);
   bt_compute_unlock ();
@@ -173,7 +188,7 @@ bt_context_match (BtContext *ctx, const BtImageFeatures *image,
   g_return_val_if_fail (ctx && logits, FALSE);
   if (!check_pairs (ctx, image, texts, n_texts, BT_HEAD_ITM, "ITM", error))
     return FALSE;
-  bt_compute_lock ();
+  bt_compute_lock (ctx->n_threads);
   float *pooled = pooled_pairs (ctx, image, texts, n_texts, error);
   gboolean ok = pooled && bt_heads_itm (ctx->model, pooled, n_texts, logits, error);
   bt_compute_unlock ();
@@ -188,7 +203,7 @@ bt_context_cross_embed (BtContext *ctx, const BtImageFeatures *image,
   g_return_val_if_fail (ctx && embeds, FALSE);
   if (!check_pairs (ctx, image, texts, n_texts, BT_HEAD_ITC, "ITC", error))
     return FALSE;
-  bt_compute_lock ();
+  bt_compute_lock (ctx->n_threads);
   float *pooled = pooled_pairs (ctx, image, texts, n_texts, error);
   gboolean ok = pooled
       && bt_heads_itc_cross (ctx->model, pooled, n_texts, embeds, error);
@@ -205,7 +220,7 @@ bt_context_mlm (BtContext *ctx, const BtImageFeatures *image,
   if (!check_pairs (ctx, image, texts, 1, BT_HEAD_MLM, "MLM", error))
     return FALSE;
   const gsize h = ctx->model->config.hidden_size;
-  bt_compute_lock ();
+  bt_compute_lock (ctx->n_threads);
   BtImageFeatures *images[1] = { (BtImageFeatures *) image };
   float *tl = bt_arena_floats (&ctx->arena, BT_WS_LAST_TEXT, text->n_tokens * h);
   float *il = bt_arena_floats (&ctx->arena, BT_WS_LAST_IMAGE, h);

@@ -172,7 +172,7 @@ bt_context_forward (BtContext *ctx, BtHeads head, const BtForwardInput *in,
   BtTextFeatures **texts = g_new0 (BtTextFeatures *, batch);
   gboolean ok = FALSE;
 
-  bt_compute_lock ();
+  bt_compute_lock (ctx->n_threads);
   for (int b = 0; b < batch; b++) {
     ho.item = b;
     images[b] = bt_vision_encode (m, &ctx->arena, in->pixel_values + b * image_size,

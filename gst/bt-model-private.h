@@ -165,6 +165,7 @@ struct _BtTextFeatures {
 
 struct _BtContext {
   BtModel *model;
+  int n_threads;                    /* resolved: never 0 */
   BtArena arena;
 };
 

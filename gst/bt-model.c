@@ -467,13 +467,22 @@ check_precision (BtPrecision precision, GError **error)
   return precision == BT_PRECISION_FP32 || bt_bf16_available (error);
 }
 
+BtModelParams
+bt_model_default_params (void)
+{
+  return (BtModelParams) { .precision = BT_PRECISION_FP32 };
+}
+
 BtModel *
 bt_model_new_random (const BtConfig *config, BtHeads heads,
-                     BtPrecision precision, guint64 seed, GError **error)
+                     const BtModelParams *params, guint64 seed,
+                     GError **error)
 {
-  if (!bt_config_validate (config, error) || !check_precision (precision, error))
+  const BtModelParams p = params ? *params : bt_model_default_params ();
+  if (!bt_config_validate (config, error)
+      || !check_precision (p.precision, error))
     return NULL;
-  BtModel *m = model_new (config, heads, precision);
+  BtModel *m = model_new (config, heads, p.precision);
   if (!bind_all (m, seed, error)) {
     bt_model_unref (m);
     return NULL;
@@ -490,11 +499,12 @@ has_file (const char *dir, const char *name)
 }
 
 BtModel *
-bt_model_load (const char *dir, BtPrecision precision, GError **error)
+bt_model_load (const char *dir, const BtModelParams *params, GError **error)
 {
+  const BtModelParams p = params ? *params : bt_model_default_params ();
   BtConfig config;
 
-  if (!check_precision (precision, error))
+  if (!check_precision (p.precision, error))
     return NULL;
   bt_config_init_defaults (&config);
   if (!bt_config_load (&config, dir, error)
@@ -505,7 +515,7 @@ bt_model_load (const char *dir, BtPrecision precision, GError **error)
   if (!ckpt)
     return NULL;
 
-  BtModel *m = model_new (&config, BT_HEAD_NONE, precision);
+  BtModel *m = model_new (&config, BT_HEAD_NONE, p.precision);
   char *real = realpath (dir, NULL);
   m->path = g_strdup (real ? real : dir);
   free (real);

@@ -22,14 +22,23 @@ typedef enum {
 
 typedef struct _BtModel BtModel;
 
+/* How a model is built. Start from bt_model_default_params. */
+typedef struct {
+  BtPrecision precision;       /* the weights' form; BT_PRECISION_FP32 */
+} BtModelParams;
+
+BtModelParams bt_model_default_params (void);
+
 /* Loads a model folder (config.json, weights, tokenizer, preprocessor
- * config). Uncached; most callers want bt_model_cache_acquire. */
-BtModel *bt_model_load (const char *dir, BtPrecision precision, GError **error);
+ * config); `params` NULL: the defaults. Uncached; most callers want
+ * bt_model_cache_acquire. */
+BtModel *bt_model_load (const char *dir, const BtModelParams *params,
+                        GError **error);
 /* Random weights of the shapes `config` implies, built in memory (tests,
  * benchmarks). Such a model has no tokenizer; its image config is the class
  * default with size = vision image_size. */
 BtModel *bt_model_new_random (const BtConfig *config, BtHeads heads,
-                              BtPrecision precision, guint64 seed,
+                              const BtModelParams *params, guint64 seed,
                               GError **error);
 
 BtModel *bt_model_ref (BtModel *model);
@@ -37,7 +46,7 @@ void bt_model_unref (BtModel *model);
 
 /* The process-wide cache: one model per (canonical path, precision),
  * loaded on first acquire, freed when the last reference goes. Thread-safe. */
-BtModel *bt_model_cache_acquire (const char *dir, BtPrecision precision,
+BtModel *bt_model_cache_acquire (const char *dir, const BtModelParams *params,
                                  GError **error);
 
 const BtConfig *bt_model_get_config (const BtModel *model);
@@ -51,11 +60,6 @@ BtTokenizer *bt_model_get_tokenizer (const BtModel *model);
 const BtImageConfig *bt_model_get_image_config (const BtModel *model);
 /* exp(logit_scale) of the ITC head; 0 without one. */
 float bt_model_get_logit_scale (const BtModel *model);
-
-/* Number of compute threads all contexts share (one budget per process;
- * OpenBLAS has one process-wide thread count). 0 = number of cores. */
-void bt_set_num_threads (int n);
-int bt_get_num_threads (void);
 
 /* ---- features: immutable, refcounted results ---------------------------- */
 
@@ -91,7 +95,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BtTextFeatures, bt_text_features_unref)
  * returned features come from a recycled pool). One per thread. */
 typedef struct _BtContext BtContext;
 
-BtContext *bt_context_new (BtModel *model);
+/* How a context computes. Start from bt_context_default_params. */
+typedef struct {
+  /* threads of this context's calls; 0: the process default (OpenBLAS's:
+   * OPENBLAS_NUM_THREADS, else the cores). Calls of all contexts take
+   * turns on the cores, each with its own count, so one context's setting
+   * never changes another's. */
+  int n_threads;
+} BtContextParams;
+
+BtContextParams bt_context_default_params (void);
+
+/* `params` NULL: the defaults. */
+BtContext *bt_context_new (BtModel *model, const BtContextParams *params);
+/* The threads its calls use (the default resolved). */
+int bt_context_get_n_threads (const BtContext *ctx);
 void bt_context_free (BtContext *ctx);
 BtModel *bt_context_get_model (const BtContext *ctx);
 

@@ -415,7 +415,7 @@ test_preprocess_asks_encoder (void)
       "model=\"%s\"", itc_dir);
   g_autoptr (GError) error = NULL;
   GstHarness *hr = gst_harness_new_parse (desc);
-  BtModel *model = bt_model_cache_acquire (itc_dir, BT_PRECISION_FP32, &error);
+  BtModel *model = bt_model_cache_acquire (itc_dir, NULL, &error);
   const PackedFormat *fmt = &packed_formats[0];
   g_autofree guint8 *rgb = random_rgb (80, 60, 5);
   g_autofree float *expected = NULL;
@@ -488,7 +488,7 @@ test_encoder_features (void)
   g_assert_nonnull (fmeta);
   model = bt_image_features_get_model (fmeta->features);
   g_assert_cmpstr (bt_model_get_path (model), !=, NULL);
-  ctx = bt_context_new (model);
+  ctx = bt_context_new (model, NULL);
   ref = bt_context_encode_image (ctx, tmeta->pixel_values, tmeta->height,
       tmeta->width, FALSE, &error);
   g_assert_no_error (error);
@@ -691,7 +691,7 @@ library_scores (BtModel *model, GstBuffer *buf, const gchar *const *queries,
 {
   g_autoptr (GError) error = NULL;
   GstBtTensorMeta *tmeta = gst_buffer_get_bt_tensor_meta (buf);
-  BtContext *ctx = bt_context_new (model);
+  BtContext *ctx = bt_context_new (model, NULL);
   BtImageFeatures *image;
   BtHeads heads = bt_model_get_heads (model);
 
@@ -1167,7 +1167,7 @@ static void
 test_state_cycles (void)
 {
   g_autoptr (GError) error = NULL;
-  BtModel *model = bt_model_cache_acquire (itm_dir, BT_PRECISION_FP32,
+  BtModel *model = bt_model_cache_acquire (itm_dir, NULL,
       &error);
   GstElement *p = test_pipeline (itm_dir, 2);
 

@@ -109,11 +109,11 @@ bt_cmd_head_name (BtHeads head)
 BtModel *
 bt_cmd_load_model (const char *dir, GError **error)
 {
-  BtPrecision precision;
+  BtModelParams params = bt_model_default_params ();
 
-  if (!parse_precision (&precision, error))
+  if (!parse_precision (&params.precision, error))
     return NULL;
-  return bt_model_load (dir, precision, error);
+  return bt_model_load (dir, &params, error);
 }
 
 gboolean
