@@ -4,6 +4,8 @@
  */
 #include "bt-cmd-util.h"
 
+#include "bt-image-file.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

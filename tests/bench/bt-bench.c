@@ -18,6 +18,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bridgetower.h"
+#include "bt-inventory.h"
 
 #include <cblas.h>
 #include <glib/gstdio.h>
