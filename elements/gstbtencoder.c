@@ -1,17 +1,15 @@
 /* gstbtencoder.c - btencoder: the vision tower per frame.
  *
- * Frames carry btpreprocess's GstBtTensorMeta; every `interval`-th buffer
- * goes through bt_context_encode_image and leaves with a GstBtFeaturesMeta
- * (a reference on the refcounted features, which reference the model).
+ * btpreprocess decides which frames are encoded: every buffer that carries
+ * its GstBtTensorMeta goes through bt_context_encode_image and leaves with
+ * a GstBtFeaturesMeta (a reference on the refcounted features, which
+ * reference the model); the others pass untouched.
  * The model folder is loaded through the process-wide cache at READY ->
  * PAUSED, so one folder is loaded once however many elements use it.
  *
  * Live sources: QoS events from downstream tell how late buffers are. A
  * buffer whose running time is before the earliest time QoS allows passes
- * without features and without a vision-tower call; the encode that was
- * due moves to the next buffer in time that btpreprocess processed, and the
- * schedule restarts there. btpreprocess learns `interval` from us (custom
- * query, upstream event) and preprocesses only the frames we encode.
+ * without features and without a vision-tower call.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -24,7 +22,6 @@
 GST_DEBUG_CATEGORY_STATIC (gst_bt_encoder_debug);
 #define GST_CAT_DEFAULT gst_bt_encoder_debug
 
-#define DEFAULT_INTERVAL 1
 #define DEFAULT_THREADS 0
 #define DEFAULT_PRECISION BT_PRECISION_FP32
 
@@ -32,7 +29,6 @@ enum
 {
   PROP_0,
   PROP_MODEL,
-  PROP_INTERVAL,
   PROP_THREADS,
   PROP_PRECISION,
   PROP_ENCODED_FRAMES,
@@ -45,7 +41,6 @@ struct _GstBtEncoder
 
   /* properties and counters (object lock) */
   gchar *model_path;
-  guint interval;
   gint threads;
   BtPrecision precision;
   guint64 encoded_frames;
@@ -55,8 +50,7 @@ struct _GstBtEncoder
   /* from start to stop */
   BtModel *model;
   BtContext *ctx;
-  guint64 frame;               /* buffers seen since start */
-  guint64 next_due;            /* the first buffer index due for encoding */
+  guint64 frame;               /* buffers seen since start (for messages) */
   gboolean seen_tensor;
   gint asked;                  /* atomic: btpreprocess queried us */
 };
@@ -118,13 +112,13 @@ gst_bt_encoder_start (GstBaseTransform *trans)
   GstBtEncoder *self = GST_BT_ENCODER (trans);
   g_autoptr (GError) error = NULL;
   g_autofree gchar *path = NULL;
-  BtPrecision precision;
-  gint threads;
+  BtModelParams model_params = bt_model_default_params ();
+  BtContextParams ctx_params = bt_context_default_params ();
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
-  precision = self->precision;
-  threads = self->threads;
+  model_params.precision = self->precision;
+  ctx_params.n_threads = self->threads;
   self->encoded_frames = 0;
   self->skipped_frames = 0;
   self->earliest_time = GST_CLOCK_TIME_NONE;
@@ -136,10 +130,7 @@ gst_bt_encoder_start (GstBaseTransform *trans)
             "model folder."), (NULL));
     return FALSE;
   }
-  if (threads > 0)
-    bt_set_num_threads (threads);
-
-  self->model = bt_model_cache_acquire (path, precision, &error);
+  self->model = bt_model_cache_acquire (path, &model_params, &error);
   if (!self->model) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot load the BridgeTower model \"%s\".", path),
@@ -150,9 +141,8 @@ gst_bt_encoder_start (GstBaseTransform *trans)
     g_clear_pointer (&self->model, bt_model_unref);
     return FALSE;
   }
-  self->ctx = bt_context_new (self->model);
+  self->ctx = bt_context_new (self->model, &ctx_params);
   self->frame = 0;
-  self->next_due = 0;
   self->seen_tensor = FALSE;
   g_atomic_int_set (&self->asked, FALSE);
   GST_INFO_OBJECT (self, "model %s loaded, heads 0x%x", path,
@@ -179,14 +169,9 @@ gst_bt_encoder_query (GstBaseTransform *trans, GstPadDirection direction,
 
   if (direction == GST_PAD_SINK && gst_bt_image_config_query_is (query)
       && self->model) {
-    guint interval;
-
-    GST_OBJECT_LOCK (self);
-    interval = self->interval;
-    GST_OBJECT_UNLOCK (self);
     gst_bt_image_config_query_set (query,
         bt_model_get_image_config (self->model),
-        bt_model_get_path (self->model), interval);
+        bt_model_get_path (self->model));
     g_atomic_int_set (&self->asked, TRUE);
     return TRUE;
   }
@@ -273,20 +258,10 @@ gst_bt_encoder_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   const BtConfig *config;
   gboolean interpolate;
   guint64 frame = self->frame++;
-  guint interval;
-
-  if (frame < self->next_due)
-    return GST_FLOW_OK;
-
-  GST_OBJECT_LOCK (self);
-  interval = self->interval;
-  GST_OBJECT_UNLOCK (self);
 
   tmeta = gst_buffer_get_bt_tensor_meta (buf);
-  /* btpreprocess (known to be upstream once it asked for our settings or
-   * sent a tensor) skips the frames it expects us to skip; when buffers
-   * were dropped between us (a leaky queue) or QoS moved our schedule, the
-   * due encode waits for the next frame it processed */
+  /* a frame btpreprocess (known to be upstream once it asked for our
+   * settings or sent a tensor) did not schedule */
   if (!tmeta && (self->seen_tensor || g_atomic_int_get (&self->asked)))
     return GST_FLOW_OK;
   if (!tmeta) {
@@ -324,7 +299,6 @@ gst_bt_encoder_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   GST_OBJECT_LOCK (self);
   self->encoded_frames++;
   GST_OBJECT_UNLOCK (self);
-  self->next_due = frame + interval;
   return GST_FLOW_OK;
 }
 
@@ -333,18 +307,6 @@ gst_bt_encoder_set_property (GObject *object, guint prop_id,
     const GValue *value, GParamSpec *pspec)
 {
   GstBtEncoder *self = GST_BT_ENCODER (object);
-  guint interval;
-
-  if (prop_id == PROP_INTERVAL) {
-    interval = g_value_get_uint (value);
-    GST_OBJECT_LOCK (self);
-    self->interval = interval;
-    GST_OBJECT_UNLOCK (self);
-    /* tell btpreprocess, which preprocesses only what we encode */
-    gst_pad_push_event (GST_BASE_TRANSFORM_SINK_PAD (self),
-        gst_bt_interval_event_new (interval));
-    return;
-  }
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -375,9 +337,6 @@ gst_bt_encoder_get_property (GObject *object, guint prop_id, GValue *value,
   switch (prop_id) {
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
-      break;
-    case PROP_INTERVAL:
-      g_value_set_uint (value, self->interval);
       break;
     case PROP_THREADS:
       g_value_set_int (value, self->threads);
@@ -428,17 +387,12 @@ gst_bt_encoder_class_init (GstBtEncoderClass *klass)
           "every element and pipeline that names it.", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_INTERVAL,
-      g_param_spec_uint ("interval", "Interval",
-          "Encode one buffer in every `interval`: buffers 0, N, 2N, ... "
-          "(counted in buffers since start). The others pass without "
-          "features.", 1, G_MAXUINT, DEFAULT_INTERVAL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
-          "Compute threads of the process-wide budget every BridgeTower "
-          "element shares (0 = number of cores); applied at start.", 0, 1024,
+          "Compute threads of this element's vision-tower calls (0 = "
+          "OPENBLAS_NUM_THREADS, else the cores); applied at start. "
+          "Elements take turns on the cores, each with its own count.", 0,
+          1024,
           DEFAULT_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
@@ -462,8 +416,9 @@ gst_bt_encoder_class_init (GstBtEncoderClass *klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "BridgeTower vision encoder", "Filter/Video/Analyzer",
-      "Runs BridgeTower's vision tower on the tensor btpreprocess attached "
-      "(every `interval`-th frame) and attaches the image features as a "
+      "Runs BridgeTower's vision tower on every buffer that carries "
+      "btpreprocess's tensor (btpreprocess's `interval` decides which) and "
+      "attaches the image features as a "
       "GstBtFeaturesMeta for btmatcher; the video passes through "
       "unchanged. Late buffers (QoS) pass without features.",
       "gst-bridgetower <https://github.com/gst-bridgetower/gst-bridgetower>");
@@ -482,7 +437,6 @@ gst_bt_encoder_class_init (GstBtEncoderClass *klass)
 static void
 gst_bt_encoder_init (GstBtEncoder *self)
 {
-  self->interval = DEFAULT_INTERVAL;
   self->threads = DEFAULT_THREADS;
   self->precision = DEFAULT_PRECISION;
   self->earliest_time = GST_CLOCK_TIME_NONE;

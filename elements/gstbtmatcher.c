@@ -2,9 +2,9 @@
  *
  * Frames that carry btencoder's GstBtFeaturesMeta are scored against every
  * query; the others follow the last decision. The model comes from the
- * features (they hold a reference to the model that made them), so the
- * element needs no model of its own; with `model` set it loads it at start
- * to catch errors early. Each query goes through the text tower once and
+ * features (they hold a reference to the model that made them, in the
+ * precision btencoder runs), so the element never loads a model of its
+ * own. Each query goes through the text tower once and
  * stays cached for as long as the model does.
  *
  * Matches: a query enters a match on the frame where its score reaches its
@@ -61,7 +61,6 @@ enum
   PROP_MIN_DURATION,
   PROP_FILTER,
   PROP_LOCATION,
-  PROP_MODEL,
   PROP_RETIMESTAMP,
   PROP_POST_MESSAGES,
 };
@@ -97,7 +96,6 @@ struct _GstBtMatcher
   GstClockTime min_duration;
   gboolean filter;
   gchar *location;
-  gchar *model_path;
   GPtrArray *remote_queries;   /* from a query event; NULL: the properties */
   gboolean queries_changed;
   gboolean retimestamp;
@@ -244,7 +242,7 @@ gst_bt_matcher_set_model (GstBtMatcher *self, BtModel *model, GError **error)
     g_clear_pointer (&state->features, bt_text_features_unref);
   }
   self->model = bt_model_ref (model);
-  self->ctx = bt_context_new (model);
+  self->ctx = bt_context_new (model, NULL);
   GST_OBJECT_LOCK (self);
   self->thresholds_dirty = TRUE;
   GST_OBJECT_UNLOCK (self);
@@ -915,7 +913,6 @@ gst_bt_matcher_start (GstBaseTransform *trans)
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) entries = NULL;
   g_autofree gchar *location = NULL;
-  g_autofree gchar *model_path = NULL;
 
   self->frame = 0;
   self->write_failed = FALSE;
@@ -943,7 +940,6 @@ gst_bt_matcher_start (GstBaseTransform *trans)
 
   GST_OBJECT_LOCK (self);
   location = g_strdup (self->location);
-  model_path = g_strdup (self->model_path);
   GST_OBJECT_UNLOCK (self);
 
   if (location && location[0]) {
@@ -956,28 +952,6 @@ gst_bt_matcher_start (GstBaseTransform *trans)
     }
   }
 
-  if (model_path && model_path[0]) {
-    BtModel *model = bt_model_cache_acquire (model_path, BT_PRECISION_FP32,
-        &error);
-    gboolean ok;
-
-    if (!model) {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("Cannot load the BridgeTower model \"%s\".", model_path),
-          ("%s", error->message));
-      return FALSE;
-    }
-    ok = gst_bt_matcher_set_model (self, model, &error)
-        && gst_bt_matcher_check_thresholds (self, &error)
-        && gst_bt_matcher_encode_queries (self, &error);
-    bt_model_unref (model);
-    if (!ok) {
-      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-          ("Cannot use the model \"%s\".", model_path),
-          ("%s", error->message));
-      return FALSE;
-    }
-  }
   return TRUE;
 }
 
@@ -1079,10 +1053,6 @@ gst_bt_matcher_set_property (GObject *object, guint prop_id,
       g_free (self->location);
       self->location = g_value_dup_string (value);
       break;
-    case PROP_MODEL:
-      g_free (self->model_path);
-      self->model_path = g_value_dup_string (value);
-      break;
     case PROP_RETIMESTAMP:
       self->retimestamp = g_value_get_boolean (value);
       break;
@@ -1131,9 +1101,6 @@ gst_bt_matcher_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_LOCATION:
       g_value_set_string (value, self->location);
       break;
-    case PROP_MODEL:
-      g_value_set_string (value, self->model_path);
-      break;
     case PROP_RETIMESTAMP:
       g_value_set_boolean (value, self->retimestamp);
       break;
@@ -1165,7 +1132,6 @@ gst_bt_matcher_finalize (GObject *object)
   g_free (self->queries);
   g_free (self->queries_file);
   g_free (self->location);
-  g_free (self->model_path);
   g_clear_pointer (&self->remote_queries, g_ptr_array_unref);
   G_OBJECT_CLASS (gst_bt_matcher_parent_class)->finalize (object);
 }
@@ -1246,12 +1212,6 @@ gst_bt_matcher_class_init (GstBtMatcherClass *klass)
       g_param_spec_string ("location", "Location",
           "Write every scored frame and every finished match as JSON lines "
           "to this file (flushed per line). Unset: no file.", NULL,
-          rw_ready));
-  g_object_class_install_property (gobject_class, PROP_MODEL,
-      g_param_spec_string ("model", "Model folder",
-          "Optional: load this model folder (fp32) at start and encode the "
-          "queries then. Unset (default): the model comes with the first "
-          "frame's features from btencoder, which win if they differ.", NULL,
           rw_ready));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);

@@ -7,8 +7,6 @@
 #include "bt-common.h"
 #include "bt-config.h"
 #include "bt-safetensors.h"
-#include "bt-checkpoint.h"
-#include "bt-inventory.h"
 #include "bt-tokenizer.h"
 #include "bt-image.h"
 #include "bt-model.h"

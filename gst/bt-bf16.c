@@ -46,43 +46,6 @@ bt_bf16_set_num_threads (int n)
   g_atomic_int_set (&bf16_num_threads, MAX (n, 0));
 }
 
-static GMutex registry_lock;
-static GHashTable *registry;      /* const float * -> BtBf16Linear * */
-static gint registry_size;        /* atomic mirror, for the fast path */
-
-void
-bt_bf16_registry_add (const float *weight, BtBf16Linear *l)
-{
-  g_mutex_lock (&registry_lock);
-  if (!registry)
-    registry = g_hash_table_new (NULL, NULL);
-  g_hash_table_insert (registry, (gpointer) weight, l);
-  g_atomic_int_set (&registry_size, (gint) g_hash_table_size (registry));
-  g_mutex_unlock (&registry_lock);
-}
-
-void
-bt_bf16_registry_remove (const float *weight)
-{
-  g_mutex_lock (&registry_lock);
-  if (registry)
-    g_hash_table_remove (registry, weight);
-  g_atomic_int_set (&registry_size,
-                    registry ? (gint) g_hash_table_size (registry) : 0);
-  g_mutex_unlock (&registry_lock);
-}
-
-BtBf16Linear *
-bt_bf16_registry_lookup (const float *weight)
-{
-  if (g_atomic_int_get (&registry_size) == 0)
-    return NULL;
-  g_mutex_lock (&registry_lock);
-  BtBf16Linear *l = registry ? g_hash_table_lookup (registry, weight) : NULL;
-  g_mutex_unlock (&registry_lock);
-  return l;
-}
-
 #ifdef BT_HAVE_DNNL
 
 typedef struct {

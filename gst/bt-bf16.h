@@ -67,14 +67,6 @@ gboolean bt_bf16_attention (const float *q, int ldq, const float *k, int ldk,
                             int heads, int head_dim, const float *mask_bias,
                             float *out, int ldo, GError **error);
 
-/* The bf16 copies of a model's weights, found by the float32 weight each
- * replaces: bt_linear dispatches through this, so the forward code is the
- * same in both precisions. A lookup costs one atomic read while no bf16
- * model is loaded. The registry does not own the linears. */
-void bt_bf16_registry_add (const float *weight, BtBf16Linear *l);
-void bt_bf16_registry_remove (const float *weight);
-BtBf16Linear *bt_bf16_registry_lookup (const float *weight);
-
 /* What oneDNN runs on this CPU ("avx512_core_bf16", "avx512_core_amx"), for
  * logs and benchmark reports; "none" without oneDNN. */
 const char *bt_bf16_isa_name (void);

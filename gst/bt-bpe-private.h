@@ -23,7 +23,6 @@ void bt_bpe_free (BtBpe *bpe);
 void bt_bpe_add_merge (BtBpe *bpe, const char *left, const char *right);
 /* Sizes the merge table for about `n_merges` merges (it grows anyway). */
 void bt_bpe_reserve (BtBpe *bpe, guint n_merges);
-guint bt_bpe_n_merges (const BtBpe *bpe);
 
 /* Appends the ids (gint64) of one word given as raw bytes (no NUL).
  * Thread-safe. */

@@ -169,12 +169,6 @@ bt_bpe_reserve (BtBpe *bpe, guint n_merges)
     resize_slots (bpe, n);
 }
 
-guint
-bt_bpe_n_merges (const BtBpe *bpe)
-{
-  return bpe->n_merges;
-}
-
 /* ---- merging one word ---------------------------------------------------- */
 
 typedef struct {

@@ -11,9 +11,14 @@
 
 G_BEGIN_DECLS
 
+/* The library is built with hidden symbols: BT_API marks the functions it
+ * exports (the ones declared in the installed headers). */
+#define BT_API __attribute__ ((visibility ("default")))
+
 /* ---- errors ------------------------------------------------------------ */
 
 #define BT_ERROR (bt_error_quark ())
+BT_API
 GQuark bt_error_quark (void);
 
 typedef enum {
@@ -52,16 +57,23 @@ typedef enum {
   BT_N_DTYPES
 } BtDType;
 
+BT_API
 gsize bt_dtype_size (BtDType dtype);
 /* The safetensors spelling ("F32", "BF16", ...). */
+BT_API
 const char *bt_dtype_name (BtDType dtype);
 /* Parses the safetensors spelling; FALSE when unknown. */
+BT_API
 gboolean bt_dtype_from_name (const char *name, BtDType *dtype);
 
 /* Half-precision conversions used by the loaders (and the bf16 path). */
+BT_API
 float bt_f16_to_f32 (guint16 h);
+BT_API
 float bt_bf16_to_f32 (guint16 b);
+BT_API
 guint16 bt_f32_to_bf16 (float f);   /* round to nearest even */
+BT_API
 guint16 bt_f32_to_f16 (float f);    /* round to nearest even */
 
 /* ---- tensors ----------------------------------------------------------- */
@@ -77,11 +89,15 @@ typedef struct {
   void *data;
 } BtTensor;
 
+BT_API
 gint64 bt_tensor_numel (const BtTensor *t);
+BT_API
 gsize bt_tensor_nbytes (const BtTensor *t);
 /* "[2, 3, 4]" - for error messages; free with g_free. */
+BT_API
 char *bt_tensor_shape_string (const BtTensor *t);
 /* TRUE when dtype, ndim and every dim match (a dim of -1 matches anything). */
+BT_API
 gboolean bt_tensor_has_shape (const BtTensor *t, BtDType dtype, int ndim,
                               const gint64 *shape);
 
@@ -89,18 +105,25 @@ gboolean bt_tensor_has_shape (const BtTensor *t, BtDType dtype, int ndim,
  * what the safetensors writer takes, what tests compare. */
 typedef struct _BtTensorSet BtTensorSet;
 
+BT_API
 BtTensorSet *bt_tensor_set_new (void);
+BT_API
 void bt_tensor_set_free (BtTensorSet *set);
 /* Adds a zero-filled tensor and returns its view (data owned by the set).
  * An existing tensor of the same name is replaced. */
+BT_API
 BtTensor *bt_tensor_set_add (BtTensorSet *set, const char *name, BtDType dtype,
                              int ndim, const gint64 *shape);
 /* Adds a copy of `src`. */
+BT_API
 BtTensor *bt_tensor_set_add_copy (BtTensorSet *set, const char *name,
                                   const BtTensor *src);
+BT_API
 const BtTensor *bt_tensor_set_lookup (const BtTensorSet *set, const char *name);
+BT_API
 guint bt_tensor_set_size (const BtTensorSet *set);
 /* Insertion order. */
+BT_API
 const BtTensor *bt_tensor_set_nth (const BtTensorSet *set, guint i,
                                    const char **name);
 

@@ -4,7 +4,8 @@
  * streaming threads each driving it would put 2 x N busy threads on N
  * cores (torch loses 2.2x to exactly that). So every BLAS-heavy section
  * runs under one process-wide lock: at most one forward pass at a time,
- * using all the threads of the budget; the others wait their turn. The
+ * with the thread count its context asked for (the budget, set on entry);
+ * the others wait their turn. The
  * machine is never oversubscribed, and a call's latency is its own work
  * plus, at worst, the work queued before it.
  *
@@ -16,13 +17,14 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "bt-compute.h"
+
 #include "bt-bf16.h"
-#include "bt-model-private.h"
 
 #include <cblas.h>
 
 static GMutex compute_lock;
-static gint n_threads;
+static int budget;             /* threads of the section's call (under the lock) */
 
 /* ---- fork/join workers (used under the compute lock only) --------------- */
 
@@ -76,7 +78,6 @@ worker_main (gpointer data)
 void
 bt_parallel_for (int n_items, BtParallelFn fn, gpointer data)
 {
-  const int budget = bt_get_num_threads ();
   const int wanted = MIN (budget, n_items) - 1;
 
   if (wanted <= 0) {
@@ -115,14 +116,35 @@ bt_parallel_for (int n_items, BtParallelFn fn, gpointer data)
 void
 bt_blas_single_thread (gboolean single)
 {
-  int budget = bt_get_num_threads ();
   openblas_set_num_threads (single ? 1 : budget);
 }
 
-void
-bt_compute_lock (void)
+int
+bt_compute_default_threads (void)
 {
+  static gsize once;
+  static int n;
+  /* OpenBLAS's own default (cores or OPENBLAS_NUM_THREADS), taken before
+   * anything sets OpenBLAS's count */
+  if (g_once_init_enter (&once)) {
+    n = MAX (openblas_get_num_threads (), 1);
+    g_once_init_leave (&once, 1);
+  }
+  return n;
+}
+
+void
+bt_compute_lock (int n_threads)
+{
+  if (n_threads <= 0)
+    n_threads = bt_compute_default_threads ();
   g_mutex_lock (&compute_lock);
+  /* each call brings its own count: set only when it changes */
+  if (n_threads != budget) {
+    budget = n_threads;
+    openblas_set_num_threads (n_threads);
+    bt_bf16_set_num_threads (n_threads);
+  }
 }
 
 void
@@ -131,28 +153,8 @@ bt_compute_unlock (void)
   g_mutex_unlock (&compute_lock);
 }
 
-void
-bt_set_num_threads (int n)
-{
-  if (n <= 0)
-    n = (int) g_get_num_processors ();
-  /* under the lock: never change the count while a product runs */
-  g_mutex_lock (&compute_lock);
-  g_atomic_int_set (&n_threads, n);
-  openblas_set_num_threads (n);
-  bt_bf16_set_num_threads (n);
-  g_mutex_unlock (&compute_lock);
-}
-
 int
-bt_get_num_threads (void)
+bt_compute_budget (void)
 {
-  int n = g_atomic_int_get (&n_threads);
-  if (n > 0)
-    return n;
-  /* unset: OpenBLAS's own default (cores or OPENBLAS_NUM_THREADS), taken
-   * once, before anything switches OpenBLAS to one thread */
-  n = MAX (openblas_get_num_threads (), 1);
-  g_atomic_int_compare_and_exchange (&n_threads, 0, n);
-  return g_atomic_int_get (&n_threads);
+  return budget;
 }

@@ -71,23 +71,30 @@ typedef struct {
 } BtConfig;
 
 /* Fills `config` with the defaults of HF's config classes. */
+BT_API
 void bt_config_init_defaults (BtConfig *config);
 
 /* Parses config.json (`path` is the file or the model folder). Missing keys
  * take HF's defaults; unknown and legacy keys are ignored; `*_config_dict`
  * null counts as absent. Values we cannot run are a BT_ERROR_CONFIG or
  * BT_ERROR_UNSUPPORTED error naming the file and the key. */
+BT_API
 gboolean bt_config_load (BtConfig *config, const char *path, GError **error);
+BT_API
 gboolean bt_config_load_from_data (BtConfig *config, const char *json,
                                    gssize length, GError **error);
 
 /* Rejects the configurations HF cannot run (the golden manifest's
  * rejected_configs) and values this implementation does not support. */
+BT_API
 gboolean bt_config_validate (const BtConfig *config, GError **error);
 
 /* Derived sizes. */
+BT_API
 int bt_config_vision_heads (const BtConfig *config);     /* hidden / 64 */
+BT_API
 int bt_config_vision_blocks (const BtConfig *config);    /* instantiated blocks */
+BT_API
 int bt_config_split_layer (const BtConfig *config);      /* T - C + 1 */
 
 G_END_DECLS

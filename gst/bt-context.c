@@ -1,6 +1,6 @@
-/* bt-context.c - per-thread contexts (reused work buffers), recycled
- * features, and the video-shaped API: encode an image or a text once, then
- * match, embed or fill masks for any number of pairs.
+/* bt-context.c - per-thread contexts (a model and a scratch arena) and the
+ * video-shaped API: encode an image or a text once, then match, embed or
+ * fill masks for any number of pairs.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -8,16 +8,28 @@
 
 #include <string.h>
 
-/* Released features kept per model for reuse. */
-#define FEATURES_POOL_MAX 32
+BtContextParams
+bt_context_default_params (void)
+{
+  return (BtContextParams) { .n_threads = 0 };
+}
 
 BtContext *
-bt_context_new (BtModel *model)
+bt_context_new (BtModel *model, const BtContextParams *params)
 {
   g_return_val_if_fail (model, NULL);
+  BtContextParams p = params ? *params : bt_context_default_params ();
   BtContext *ctx = g_new0 (BtContext, 1);
   ctx->model = bt_model_ref (model);
+  ctx->n_threads = p.n_threads > 0 ? p.n_threads
+      : bt_compute_default_threads ();
   return ctx;
+}
+
+int
+bt_context_get_n_threads (const BtContext *ctx)
+{
+  return ctx->n_threads;
 }
 
 void
@@ -25,12 +37,7 @@ bt_context_free (BtContext *ctx)
 {
   if (!ctx)
     return;
-  for (int i = 0; i < BT_WS_N; i++)
-    g_aligned_free (ctx->buf[i]);
-  for (int i = 0; i < BT_SEGS_N; i++)
-    g_free (ctx->segs[i]);
-  for (int i = 0; i < BT_PTRS_N; i++)
-    g_free (ctx->ptrs[i]);
+  bt_arena_clear (&ctx->arena);
   bt_model_unref (ctx->model);
   g_free (ctx);
 }
@@ -41,278 +48,10 @@ bt_context_get_model (const BtContext *ctx)
   return ctx->model;
 }
 
-float *
-bt_context_buffer (BtContext *ctx, BtWsSlot slot, gsize n)
-{
-  if (n > ctx->cap[slot]) {
-    g_aligned_free (ctx->buf[slot]);
-    ctx->buf[slot] = g_aligned_alloc (n, sizeof (float), 64);
-    ctx->cap[slot] = n;
-    ctx->n_grows++;
-  }
-  return ctx->buf[slot];
-}
-
-BtSeg *
-bt_context_segments (BtContext *ctx, BtSegSlot slot, gsize n)
-{
-  if (n > ctx->seg_cap[slot]) {
-    g_free (ctx->segs[slot]);
-    ctx->segs[slot] = g_new (BtSeg, n);
-    ctx->seg_cap[slot] = n;
-    ctx->n_grows++;
-  }
-  return ctx->segs[slot];
-}
-
-gpointer *
-bt_context_pointers (BtContext *ctx, BtPtrSlot slot, gsize n)
-{
-  if (n > ctx->ptr_cap[slot]) {
-    g_free (ctx->ptrs[slot]);
-    ctx->ptrs[slot] = g_new (gpointer, n);
-    ctx->ptr_cap[slot] = n;
-    ctx->n_grows++;
-  }
-  return ctx->ptrs[slot];
-}
-
 guint
 bt_context_get_n_allocs (const BtContext *ctx)
 {
-  return ctx->n_grows + (guint) g_atomic_int_get (&ctx->model->n_pool_allocs);
-}
-
-/* ---- features ------------------------------------------------------------ */
-
-/* Takes the pooled features whose buffer fits `need` best (the smallest
- * that is large enough, else the largest, to be grown), or NULL. */
-static gpointer
-pool_take (BtModel *m, GPtrArray *pool, gsize need, gsize cap_offset)
-{
-  int fit = -1, big = -1;
-  gsize fit_cap = 0, big_cap = 0;
-
-  g_mutex_lock (&m->pool_lock);
-  for (guint i = 0; i < pool->len; i++) {
-    gsize cap = G_STRUCT_MEMBER (gsize, g_ptr_array_index (pool, i),
-                                 cap_offset);
-    if (cap >= need && (fit < 0 || cap < fit_cap)) {
-      fit = (int) i;
-      fit_cap = cap;
-    } else if (cap < need && (big < 0 || cap > big_cap)) {
-      big = (int) i;
-      big_cap = cap;
-    }
-  }
-  int pick = fit >= 0 ? fit : big;
-  gpointer f = pick >= 0 ? g_ptr_array_steal_index_fast (pool, pick) : NULL;
-  g_mutex_unlock (&m->pool_lock);
-  return f;
-}
-
-/* The floats image features of `n_tokens` tokens hold, itc included. */
-static gsize
-image_features_floats (const BtModel *m, int n_tokens)
-{
-  return (gsize) (m->n_cross + 5) * n_tokens * m->config.hidden_size
-      + MAX (m->config.contrastive_hidden_size, 1);
-}
-
-BtImageFeatures *
-bt_image_features_acquire (BtModel *m, int n_tokens)
-{
-  const gsize h = m->config.hidden_size;
-  const gsize need = image_features_floats (m, n_tokens);
-  BtImageFeatures *f = pool_take (m, m->image_pool, need,
-                                  G_STRUCT_OFFSET (BtImageFeatures, capacity));
-  if (!f)
-    f = g_new0 (BtImageFeatures, 1);
-  if (f->capacity < need) {
-    g_free (f->data);
-    f->data = g_new (float, need);
-    f->capacity = need;
-    g_atomic_int_inc (&m->n_pool_allocs);
-  }
-  f->refcount = 1;
-  f->model = bt_model_ref (m);
-  f->n_tokens = n_tokens;
-  f->itc_only = FALSE;
-  f->bridge = f->data;
-  f->input0 = f->bridge + (gsize) m->n_cross * n_tokens * h;
-  f->l0_self = f->input0 + n_tokens * h;
-  f->l0_cross_q = f->l0_self + n_tokens * h;
-  f->l0_enc_k = f->l0_cross_q + n_tokens * h;
-  f->l0_enc_v = f->l0_enc_k + n_tokens * h;
-  f->itc = f->l0_enc_v + n_tokens * h;
-  /* never computed without the head: defined bytes for get_data */
-  if (!(m->heads & BT_HEAD_ITC))
-    memset (f->itc, 0, MAX (m->config.contrastive_hidden_size, 1)
-            * sizeof (float));
-  return f;
-}
-
-BtTextFeatures *
-bt_text_features_acquire (BtModel *m, int n_tokens)
-{
-  const gsize h = m->config.hidden_size;
-  const gsize need = (gsize) (m->n_cross + 5) * n_tokens * h
-      + n_tokens + MAX (m->config.contrastive_hidden_size, 1);
-  BtTextFeatures *f = pool_take (m, m->text_pool, need,
-                                 G_STRUCT_OFFSET (BtTextFeatures, capacity));
-  if (!f)
-    f = g_new0 (BtTextFeatures, 1);
-  if (f->capacity < need) {
-    g_free (f->data);
-    f->data = g_new (float, need);
-    f->capacity = need;
-    g_atomic_int_inc (&m->n_pool_allocs);
-  }
-  f->refcount = 1;
-  f->model = bt_model_ref (m);
-  f->n_tokens = n_tokens;
-  f->bridge = f->data;
-  f->input0 = f->bridge + (gsize) m->n_cross * n_tokens * h;
-  f->l0_self = f->input0 + n_tokens * h;
-  f->l0_cross_q = f->l0_self + n_tokens * h;
-  f->l0_enc_k = f->l0_cross_q + n_tokens * h;
-  f->l0_enc_v = f->l0_enc_k + n_tokens * h;
-  f->mask_bias = f->l0_enc_v + n_tokens * h;
-  f->itc = f->mask_bias + n_tokens;
-  return f;
-}
-
-/* Returns released features to the pool (or frees them when it is full). */
-static void
-pool_give (BtModel *m, GPtrArray *pool, gpointer f, float *data)
-{
-  gboolean kept = FALSE;
-  g_mutex_lock (&m->pool_lock);
-  if (pool->len < FEATURES_POOL_MAX) {
-    g_ptr_array_add (pool, f);
-    kept = TRUE;
-  }
-  g_mutex_unlock (&m->pool_lock);
-  if (!kept) {
-    g_free (data);
-    g_free (f);
-  }
-}
-
-BtImageFeatures *
-bt_image_features_ref (BtImageFeatures *f)
-{
-  g_return_val_if_fail (f, NULL);
-  g_atomic_int_inc (&f->refcount);
-  return f;
-}
-
-void
-bt_image_features_unref (BtImageFeatures *f)
-{
-  if (!f || !g_atomic_int_dec_and_test (&f->refcount))
-    return;
-  BtModel *m = f->model;
-  f->model = NULL;
-  pool_give (m, m->image_pool, f, f->data);
-  bt_model_unref (m);
-}
-
-BtModel *
-bt_image_features_get_model (const BtImageFeatures *f)
-{
-  return f->model;
-}
-
-const float *
-bt_image_features_get_itc (const BtImageFeatures *f)
-{
-  return (f->model->heads & BT_HEAD_ITC) ? f->itc : NULL;
-}
-
-const float *
-bt_image_features_get_data (const BtImageFeatures *f, int *n_tokens,
-                            gsize *n_floats)
-{
-  *n_tokens = f->n_tokens;
-  *n_floats = image_features_floats (f->model, f->n_tokens);
-  return f->data;
-}
-
-BtImageFeatures *
-bt_image_features_new_from_data (BtModel *model, int n_tokens,
-                                 const float *data, gsize n_floats,
-                                 GError **error)
-{
-  BtImageFeatures *f;
-
-  if (n_tokens < 1 || n_tokens > 1 << 20
-      || n_floats != image_features_floats (model, n_tokens)) {
-    g_set_error (error, BT_ERROR, BT_ERROR_SHAPE,
-                 "stored image features of %d tokens and %" G_GSIZE_FORMAT
-                 " floats do not fit this model", n_tokens, n_floats);
-    return NULL;
-  }
-  f = bt_image_features_acquire (model, n_tokens);
-  memcpy (f->data, data, n_floats * sizeof (float));
-  return f;
-}
-
-BtImageFeatures *
-bt_image_features_new_itc_only (BtModel *model, const float *itc, int dim,
-                                GError **error)
-{
-  BtImageFeatures *f;
-
-  if (!(model->heads & BT_HEAD_ITC)
-      || dim != model->config.contrastive_hidden_size) {
-    g_set_error (error, BT_ERROR, BT_ERROR_SHAPE,
-                 "an ITC embedding of %d values does not fit this model", dim);
-    return NULL;
-  }
-  /* one token of zeros: the smallest block, never read */
-  f = bt_image_features_acquire (model, 1);
-  memset (f->data, 0, image_features_floats (model, 1) * sizeof (float));
-  memcpy (f->itc, itc, dim * sizeof (float));
-  f->itc_only = TRUE;
-  return f;
-}
-
-BtTextFeatures *
-bt_text_features_ref (BtTextFeatures *f)
-{
-  g_return_val_if_fail (f, NULL);
-  g_atomic_int_inc (&f->refcount);
-  return f;
-}
-
-void
-bt_text_features_unref (BtTextFeatures *f)
-{
-  if (!f || !g_atomic_int_dec_and_test (&f->refcount))
-    return;
-  BtModel *m = f->model;
-  f->model = NULL;
-  pool_give (m, m->text_pool, f, f->data);
-  bt_model_unref (m);
-}
-
-BtModel *
-bt_text_features_get_model (const BtTextFeatures *f)
-{
-  return f->model;
-}
-
-int
-bt_text_features_get_n_tokens (const BtTextFeatures *f)
-{
-  return f->n_tokens;
-}
-
-const float *
-bt_text_features_get_itc (const BtTextFeatures *f)
-{
-  return (f->model->heads & BT_HEAD_ITC) ? f->itc : NULL;
+  return ctx->arena.n_grows + (guint) g_atomic_int_get (&ctx->model->n_pool_allocs);
 }
 
 /* ---- encoding -------------------------------------------------------------- */
@@ -323,8 +62,8 @@ bt_context_encode_image (BtContext *ctx, const float *pixel_values,
                          gboolean interpolate_pos_encoding, GError **error)
 {
   g_return_val_if_fail (ctx && pixel_values, NULL);
-  bt_compute_lock ();
-  BtImageFeatures *f = bt_vision_encode (ctx, pixel_values, height, width,
+  bt_compute_lock (ctx->n_threads);
+  BtImageFeatures *f = bt_vision_encode (ctx->model, &ctx->arena, pixel_values, height, width,
                                          interpolate_pos_encoding, NULL, NULL,
                                          error);
   bt_compute_unlock ();
@@ -337,8 +76,8 @@ bt_context_encode_text (BtContext *ctx, const gint64 *input_ids,
                         GError **error)
 {
   g_return_val_if_fail (ctx && input_ids, NULL);
-  bt_compute_lock ();
-  BtTextFeatures *f = bt_text_encode (ctx, input_ids, attention_mask,
+  bt_compute_lock (ctx->n_threads);
+  BtTextFeatures *f = bt_text_encode (ctx->model, &ctx->arena, input_ids, attention_mask,
                                       n_tokens, NULL, NULL, error);
   bt_compute_unlock ();
   return f;
@@ -355,8 +94,8 @@ bt_context_encode_texts (BtContext *ctx, const gint64 *const *input_ids,
     g_set_error (error, BT_ERROR, BT_ERROR_INPUT, "no text to encode");
     return FALSE;
   }
-  bt_compute_lock ();
-  gboolean ok = bt_text_encode_many (ctx, input_ids, attention_masks,
+  bt_compute_lock (ctx->n_threads);
+  gboolean ok = bt_text_encode_many (ctx->model, &ctx->arena, input_ids, attention_masks,
                                      n_tokens, n, out, NULL, NULL, error);
   bt_compute_unlock ();
   return ok;
@@ -430,18 +169,19 @@ check_pairs (BtContext *ctx, const BtImageFeatures *image,
  * CLS rows of the last layer computed. */
 static float *
 pooled_pairs (BtContext *ctx, const BtImageFeatures *image,
-              BtTextFeatures *const *texts, int n)
+              BtTextFeatures *const *texts, int n, GError **error)
 {
   const gsize h = ctx->model->config.hidden_size;
   BtImageFeatures **images = (BtImageFeatures **)
-      bt_context_pointers (ctx, BT_PTRS_FEATURES, n);
+      bt_arena_pointers (&ctx->arena, BT_PTRS_FEATURES, n);
   for (int i = 0; i < n; i++)
     images[i] = (BtImageFeatures *) image;
-  float *tl = bt_context_buffer (ctx, BT_WS_LAST_TEXT, n * h);
-  float *il = bt_context_buffer (ctx, BT_WS_LAST_IMAGE, n * h);
-  float *pooled = bt_context_buffer (ctx, BT_WS_POOLED, n * 2 * h);
-  bt_cross_run (ctx, images, texts, n, TRUE, TRUE, tl, il, pooled, NULL,
-                NULL);
+  float *tl = bt_arena_floats (&ctx->arena, BT_WS_LAST_TEXT, n * h);
+  float *il = bt_arena_floats (&ctx->arena, BT_WS_LAST_IMAGE, n * h);
+  float *pooled = bt_arena_floats (&ctx->arena, BT_WS_POOLED, n * 2 * h);
+  if (!bt_cross_run (ctx->model, &ctx->arena, images, texts, n, TRUE, TRUE, tl, il, pooled, NULL,
+                     NULL, error))
+    return NULL;
   return pooled;
 }
 
@@ -453,11 +193,11 @@ bt_context_match (BtContext *ctx, const BtImageFeatures *image,
   g_return_val_if_fail (ctx && logits, FALSE);
   if (!check_pairs (ctx, image, texts, n_texts, BT_HEAD_ITM, "ITM", error))
     return FALSE;
-  bt_compute_lock ();
-  float *pooled = pooled_pairs (ctx, image, texts, n_texts);
-  bt_heads_itm (ctx, pooled, n_texts, logits);
+  bt_compute_lock (ctx->n_threads);
+  float *pooled = pooled_pairs (ctx, image, texts, n_texts, error);
+  gboolean ok = pooled && bt_heads_itm (ctx->model, pooled, n_texts, logits, error);
   bt_compute_unlock ();
-  return TRUE;
+  return ok;
 }
 
 gboolean
@@ -468,11 +208,12 @@ bt_context_cross_embed (BtContext *ctx, const BtImageFeatures *image,
   g_return_val_if_fail (ctx && embeds, FALSE);
   if (!check_pairs (ctx, image, texts, n_texts, BT_HEAD_ITC, "ITC", error))
     return FALSE;
-  bt_compute_lock ();
-  float *pooled = pooled_pairs (ctx, image, texts, n_texts);
-  bt_heads_itc_cross (ctx, pooled, n_texts, embeds);
+  bt_compute_lock (ctx->n_threads);
+  float *pooled = pooled_pairs (ctx, image, texts, n_texts, error);
+  gboolean ok = pooled
+      && bt_heads_itc_cross (ctx->model, pooled, n_texts, embeds, error);
   bt_compute_unlock ();
-  return TRUE;
+  return ok;
 }
 
 gboolean
@@ -484,12 +225,13 @@ bt_context_mlm (BtContext *ctx, const BtImageFeatures *image,
   if (!check_pairs (ctx, image, texts, 1, BT_HEAD_MLM, "MLM", error))
     return FALSE;
   const gsize h = ctx->model->config.hidden_size;
-  bt_compute_lock ();
+  bt_compute_lock (ctx->n_threads);
   BtImageFeatures *images[1] = { (BtImageFeatures *) image };
-  float *tl = bt_context_buffer (ctx, BT_WS_LAST_TEXT, text->n_tokens * h);
-  float *il = bt_context_buffer (ctx, BT_WS_LAST_IMAGE, h);
-  bt_cross_run (ctx, images, texts, 1, FALSE, TRUE, tl, il, NULL, NULL, NULL);
-  bt_heads_mlm (ctx, tl, text->n_tokens, logits);
+  float *tl = bt_arena_floats (&ctx->arena, BT_WS_LAST_TEXT, text->n_tokens * h);
+  float *il = bt_arena_floats (&ctx->arena, BT_WS_LAST_IMAGE, h);
+  gboolean ok = bt_cross_run (ctx->model, &ctx->arena, images, texts, 1, FALSE, TRUE, tl, il,
+                              NULL, NULL, NULL, error)
+      && bt_heads_mlm (ctx->model, &ctx->arena, tl, text->n_tokens, logits, error);
   bt_compute_unlock ();
-  return TRUE;
+  return ok;
 }

@@ -38,35 +38,34 @@ link_tower (const BtModel *m, const BtLinkW *w, const float *y, float *dst,
 }
 
 /* Pooler: dense + tanh on the first row of every sequence. */
-static void
-pool (BtContext *ctx, const BtLinearW *w, const float *x, const BtSeg *seg,
-      int n, gboolean cls_only, float *out, int ldo)
+static gboolean
+pool (BtArena *a, const BtLinear *w, const float *x, const BtSeg *seg, int n,
+      gboolean cls_only, float *out, int ldo, GError **error)
 {
-  const int h = ctx->model->config.hidden_size;
+  const int h = w->in;
   const float *cls = x;
 
   if (!cls_only) {
-    float *buf = bt_context_buffer (ctx, BT_WS_CLS, (gsize) n * h);
+    float *buf = bt_arena_floats (a, BT_WS_CLS, (gsize) n * h);
     for (int i = 0; i < n; i++)
       memcpy (buf + (gsize) i * h, x + (gsize) seg[i].off * h,
               sizeof (float) * h);
     cls = buf;
   }
-  bt_linear (cls, n, h, 0, w->w, w->b, h, out, ldo, BT_ACT_TANH);
+  return bt_linear (w, cls, n, 0, out, ldo, BT_ACT_TANH, error);
 }
 
-void
-bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
+gboolean
+bt_cross_run (const BtModel *m, BtArena *a, BtImageFeatures *const *images,
               BtTextFeatures *const *texts, int n, gboolean text_cls_only,
-              gboolean image_cls_only, float *text_out, float *image_out, float *pooled,
-              BtHiddenSink sink, gpointer sink_data)
+              gboolean image_cls_only, float *text_out, float *image_out,
+              float *pooled, BtHiddenSink sink, gpointer sink_data,
+              GError **error)
 {
-  const BtModel *m = ctx->model;
-  const BtTextConfig *tc = &m->config.text;
   const int h = m->config.hidden_size;
 
-  BtSeg *tseg = bt_context_segments (ctx, BT_SEGS_TEXT, n);
-  BtSeg *iseg = bt_context_segments (ctx, BT_SEGS_IMAGE, n);
+  BtSeg *tseg = bt_arena_segments (a, BT_SEGS_TEXT, n);
+  BtSeg *iseg = bt_arena_segments (a, BT_SEGS_IMAGE, n);
   int t_rows = 0, i_rows = 0;
   for (int i = 0; i < n; i++) {
     tseg[i] = (BtSeg) { t_rows, texts[i]->n_tokens };
@@ -75,11 +74,11 @@ bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
     i_rows += images[i]->n_tokens;
   }
 
-  float *ti = bt_context_buffer (ctx, BT_WS_TEXT_IN, (gsize) t_rows * h);
-  float *ii = bt_context_buffer (ctx, BT_WS_IMAGE_IN, (gsize) i_rows * h);
-  float *ct = bt_context_buffer (ctx, BT_WS_TEXT_OUT, (gsize) t_rows * h);
-  float *ci = bt_context_buffer (ctx, BT_WS_IMAGE_OUT, (gsize) i_rows * h);
-  float *tmask = bt_context_buffer (ctx, BT_WS_TEXT_MASK, t_rows);
+  float *ti = bt_arena_floats (a, BT_WS_TEXT_IN, (gsize) t_rows * h);
+  float *ii = bt_arena_floats (a, BT_WS_IMAGE_IN, (gsize) i_rows * h);
+  float *ct = bt_arena_floats (a, BT_WS_TEXT_OUT, (gsize) t_rows * h);
+  float *ci = bt_arena_floats (a, BT_WS_IMAGE_OUT, (gsize) i_rows * h);
+  float *tmask = bt_arena_floats (a, BT_WS_TEXT_MASK, t_rows);
 
   for (int i = 0; i < n; i++)
     memcpy (tmask + tseg[i].off, texts[i]->mask_bias,
@@ -88,8 +87,8 @@ bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
   /* Layer 0 starts from what the features hold: the self-attention of
    * each side, its cross-attention queries and the other side's keys and
    * values are all single-modality work done at encoding time. */
-  const float **p = (const float **) bt_context_pointers (ctx,
-      BT_PTRS_SHORTCUT, 8 * (gsize) n);
+  const float **p = (const float **) bt_arena_pointers (a, BT_PTRS_SHORTCUT,
+                                                       8 * (gsize) n);
   BtLayerShortcut t_sc = { p, p + n, p + 2 * n, p + 3 * n };
   BtLayerShortcut i_sc = { p + 4 * n, p + 5 * n, p + 6 * n, p + 7 * n };
   for (int i = 0; i < n; i++) {
@@ -121,15 +120,15 @@ bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
     gboolean i_cls = last && image_cls_only;
     float *t_dst = last ? text_out : ct;
     float *i_dst = last ? image_out : ci;
-    bt_bert_layer (ctx, &m->cross.text_layers[k], h, tc->num_attention_heads,
-                   tc->intermediate_size, tc->layer_norm_eps, k ? ti : NULL,
-                   tseg, n, tmask, k ? ii : NULL, iseg, NULL,
-                   k ? NULL : &t_sc, t_cls, t_dst);
-    bt_bert_layer (ctx, &m->cross.image_layers[k], h,
-                   tc->num_attention_heads, tc->intermediate_size,
-                   tc->layer_norm_eps, k ? ii : NULL, iseg, n, NULL,
-                   k ? ti : NULL, tseg, tmask, k ? NULL : &i_sc, i_cls,
-                   i_dst);
+    /* layer 0 reads its inputs' projections from the shortcuts */
+    const BtRows text = { k ? ti : NULL, tseg, n, tmask };
+    const BtRows image = { k ? ii : NULL, iseg, n, NULL };
+    if (!bt_bert_layer (a, &m->cross.text_layers[k], &m->cross_dims, &text,
+                        &image, k ? NULL : &t_sc, t_cls, t_dst, error)
+        || !bt_bert_layer (a, &m->cross.image_layers[k], &m->cross_dims,
+                           &image, &text, k ? NULL : &i_sc, i_cls, i_dst,
+                           error))
+      return FALSE;
     if (sink && !t_cls && !i_cls) {
       for (int i = 0; i < n; i++) {
         sink (sink_data, "cross.text", k, i,
@@ -140,34 +139,32 @@ bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
     }
   }
 
-  if (pooled) {
-    pool (ctx, &m->cross.text_pooler, text_out, tseg, n, text_cls_only,
-          pooled, 2 * h);
-    pool (ctx, &m->cross.image_pooler, image_out, iseg, n, image_cls_only,
-          pooled + h, 2 * h);
-  }
+  return !pooled
+      || (pool (a, &m->cross.text_pooler, text_out, tseg, n, text_cls_only,
+                pooled, 2 * h, error)
+          && pool (a, &m->cross.image_pooler, image_out, iseg, n,
+                   image_cls_only, pooled + h, 2 * h, error));
 }
 
 /* The image-only part of cross-modal layer 0 for one image. */
-void
-bt_cross_prepare_image (BtContext *ctx, BtImageFeatures *f)
+gboolean
+bt_cross_prepare_image (const BtModel *m, BtArena *a, BtImageFeatures *f,
+                        GError **error)
 {
-  const BtModel *m = ctx->model;
-  const BtTextConfig *tc = &m->config.text;
-  const int h = m->config.hidden_size, n = f->n_tokens;
+  const int n = f->n_tokens;
   const BtLayerW *il = &m->cross.image_layers[0];
   const BtLayerW *tl = &m->cross.text_layers[0];
   const BtSeg seg = { 0, n };
+  const BtRows image = { f->input0, &seg, 1, NULL };
 
-  bt_bert_attention (ctx, &il->attention, h, tc->num_attention_heads,
-                     tc->layer_norm_eps, f->input0, n, &seg, FALSE,
-                     f->input0, &seg, 1, NULL, NULL, NULL, NULL, f->l0_self);
-  bt_linear (f->l0_self, n, h, 0, il->crossattention.query.w,
-             il->crossattention.query.b, h, f->l0_cross_q, 0, BT_ACT_NONE);
-  bt_linear (f->input0, n, h, 0, tl->crossattention.key.w,
-             tl->crossattention.key.b, h, f->l0_enc_k, 0, BT_ACT_NONE);
-  bt_linear (f->input0, n, h, 0, tl->crossattention.value.w,
-             tl->crossattention.value.b, h, f->l0_enc_v, 0, BT_ACT_NONE);
+  return bt_bert_attention (a, &il->attention, &m->cross_dims, &image, &image,
+                            NULL, f->l0_self, error)
+      && bt_linear (&il->crossattention.query, f->l0_self, n, 0,
+                    f->l0_cross_q, 0, BT_ACT_NONE, error)
+      && bt_linear (&tl->crossattention.key, f->input0, n, 0, f->l0_enc_k, 0,
+                    BT_ACT_NONE, error)
+      && bt_linear (&tl->crossattention.value, f->input0, n, 0, f->l0_enc_v,
+                    0, BT_ACT_NONE, error);
 }
 
 /* Copies each text's rows of `src` to its features' float array at
@@ -182,43 +179,47 @@ scatter_rows (BtTextFeatures *const *f, int n, const BtSeg *seg,
 }
 
 /* The text-only part of cross-modal layer 0 for `n` texts, rows stacked. */
-void
-bt_cross_prepare_texts (BtContext *ctx, BtTextFeatures *const *f, int n)
+gboolean
+bt_cross_prepare_texts (const BtModel *m, BtArena *a,
+                        BtTextFeatures *const *f, int n, GError **error)
 {
-  const BtModel *m = ctx->model;
-  const BtTextConfig *tc = &m->config.text;
   const int h = m->config.hidden_size;
   const BtLayerW *tl = &m->cross.text_layers[0];
   const BtLayerW *il = &m->cross.image_layers[0];
 
-  BtSeg *seg = bt_context_segments (ctx, BT_SEGS_TEXT, n);
+  BtSeg *seg = bt_arena_segments (a, BT_SEGS_TEXT, n);
   int rows = 0;
   for (int i = 0; i < n; i++) {
     seg[i] = (BtSeg) { rows, f[i]->n_tokens };
     rows += f[i]->n_tokens;
   }
-  float *in = bt_context_buffer (ctx, BT_WS_TEXT_IN, (gsize) rows * h);
-  float *mask = bt_context_buffer (ctx, BT_WS_TEXT_MASK, rows);
-  float *self = bt_context_buffer (ctx, BT_WS_IMAGE_IN, (gsize) rows * h);
-  float *proj = bt_context_buffer (ctx, BT_WS_IMAGE_OUT, (gsize) rows * h);
+  float *in = bt_arena_floats (a, BT_WS_TEXT_IN, (gsize) rows * h);
+  float *mask = bt_arena_floats (a, BT_WS_TEXT_MASK, rows);
+  float *self = bt_arena_floats (a, BT_WS_IMAGE_IN, (gsize) rows * h);
+  float *proj = bt_arena_floats (a, BT_WS_IMAGE_OUT, (gsize) rows * h);
   for (int i = 0; i < n; i++) {
     memcpy (in + (gsize) seg[i].off * h, f[i]->input0,
             sizeof (float) * seg[i].len * h);
     memcpy (mask + seg[i].off, f[i]->mask_bias, sizeof (float) * seg[i].len);
   }
 
-  bt_bert_attention (ctx, &tl->attention, h, tc->num_attention_heads,
-                     tc->layer_norm_eps, in, rows, seg, FALSE, in, seg, n,
-                     mask, NULL, NULL, NULL, self);
+  const BtRows text = { in, seg, n, mask };
+  if (!bt_bert_attention (a, &tl->attention, &m->cross_dims, &text, &text,
+                          NULL, self, error))
+    return FALSE;
   scatter_rows (f, n, seg, self, h, G_STRUCT_OFFSET (BtTextFeatures, l0_self));
-  bt_linear (self, rows, h, 0, tl->crossattention.query.w,
-             tl->crossattention.query.b, h, proj, 0, BT_ACT_NONE);
+  if (!bt_linear (&tl->crossattention.query, self, rows, 0, proj, 0,
+                  BT_ACT_NONE, error))
+    return FALSE;
   scatter_rows (f, n, seg, proj, h,
                 G_STRUCT_OFFSET (BtTextFeatures, l0_cross_q));
-  bt_linear (in, rows, h, 0, il->crossattention.key.w,
-             il->crossattention.key.b, h, proj, 0, BT_ACT_NONE);
+  if (!bt_linear (&il->crossattention.key, in, rows, 0, proj, 0, BT_ACT_NONE,
+                  error))
+    return FALSE;
   scatter_rows (f, n, seg, proj, h, G_STRUCT_OFFSET (BtTextFeatures, l0_enc_k));
-  bt_linear (in, rows, h, 0, il->crossattention.value.w,
-             il->crossattention.value.b, h, proj, 0, BT_ACT_NONE);
+  if (!bt_linear (&il->crossattention.value, in, rows, 0, proj, 0,
+                  BT_ACT_NONE, error))
+    return FALSE;
   scatter_rows (f, n, seg, proj, h, G_STRUCT_OFFSET (BtTextFeatures, l0_enc_v));
+  return TRUE;
 }

@@ -59,9 +59,9 @@ add_output (BtTensorSet *out, const char *name, int ndim, gint64 d0,
 /* ITC: the embeddings, HF's stacked logits, the scaled similarity matrices
  * and the loss HF computes with return_loss (always given here: the mean
  * of the three cross-entropies against arange(batch)). */
-static void
+static gboolean
 itc_outputs (BtContext *ctx, BtImageFeatures **images, BtTextFeatures **texts,
-             const float *pooled, int batch, BtTensorSet *out)
+             const float *pooled, int batch, BtTensorSet *out, GError **error)
 {
   const BtModel *m = ctx->model;
   const int d = m->config.contrastive_hidden_size;
@@ -73,7 +73,8 @@ itc_outputs (BtContext *ctx, BtImageFeatures **images, BtTextFeatures **texts,
     memcpy (te + (gsize) b * d, texts[b]->itc, sizeof (float) * d);
     memcpy (ie + (gsize) b * d, images[b]->itc, sizeof (float) * d);
   }
-  bt_heads_itc_cross (ctx, pooled, batch, ce);
+  if (!bt_heads_itc_cross (ctx->model, pooled, batch, ce, error))
+    return FALSE;
 
   float *logits = add_output (out, "logits", 3, batch, 3, d);
   for (int b = 0; b < batch; b++) {
@@ -120,6 +121,7 @@ itc_outputs (BtContext *ctx, BtImageFeatures **images, BtTextFeatures **texts,
     loss += ce_sum / batch;
   }
   *add_output (out, "loss", 0, 0, 0, 0) = (float) (loss / 3.0);
+  return TRUE;
 }
 
 static gboolean
@@ -170,10 +172,10 @@ bt_context_forward (BtContext *ctx, BtHeads head, const BtForwardInput *in,
   BtTextFeatures **texts = g_new0 (BtTextFeatures *, batch);
   gboolean ok = FALSE;
 
-  bt_compute_lock ();
+  bt_compute_lock (ctx->n_threads);
   for (int b = 0; b < batch; b++) {
     ho.item = b;
-    images[b] = bt_vision_encode (ctx, in->pixel_values + b * image_size,
+    images[b] = bt_vision_encode (m, &ctx->arena, in->pixel_values + b * image_size,
                                   in->height, in->width,
                                   in->interpolate_pos_encoding, sink, &ho,
                                   error);
@@ -182,7 +184,7 @@ bt_context_forward (BtContext *ctx, BtHeads head, const BtForwardInput *in,
   }
   for (int b = 0; b < batch; b++) {
     ho.item = b;
-    texts[b] = bt_text_encode (ctx, in->input_ids + (gsize) b * len,
+    texts[b] = bt_text_encode (m, &ctx->arena, in->input_ids + (gsize) b * len,
                                in->attention_mask ? in->attention_mask
                                + (gsize) b * len : NULL, len, sink, &ho,
                                error);
@@ -201,34 +203,36 @@ bt_context_forward (BtContext *ctx, BtHeads head, const BtForwardInput *in,
     text_out = add_output (out, "text_features", 3, batch, len, h);
     image_out = add_output (out, "image_features", 3, batch, n_img, h);
   } else {
-    text_out = bt_context_buffer (ctx, BT_WS_LAST_TEXT,
+    text_out = bt_arena_floats (&ctx->arena, BT_WS_LAST_TEXT,
                                   (text_cls ? 1 : len) * batch * h);
-    image_out = bt_context_buffer (ctx, BT_WS_LAST_IMAGE,
+    image_out = bt_arena_floats (&ctx->arena, BT_WS_LAST_IMAGE,
                                    (image_cls ? 1 : n_img) * batch * h);
   }
   float *pooled = head == BT_HEAD_NONE
       ? add_output (out, "pooler_output", 2, batch, 2 * h, 0)
-      : bt_context_buffer (ctx, BT_WS_POOLED, batch * 2 * h);
-  bt_cross_run (ctx, images, texts, batch, text_cls, image_cls, text_out,
-                image_out, head == BT_HEAD_MLM ? NULL : pooled, sink, &ho);
+      : bt_arena_floats (&ctx->arena, BT_WS_POOLED, batch * 2 * h);
+  if (!bt_cross_run (m, &ctx->arena, images, texts, batch, text_cls, image_cls, text_out,
+                     image_out, head == BT_HEAD_MLM ? NULL : pooled, sink,
+                     &ho, error))
+    goto done;
 
   switch (head) {
     case BT_HEAD_ITM:
-      bt_heads_itm (ctx, pooled, batch,
-                    add_output (out, "logits", 2, batch, 2, 0));
+      ok = bt_heads_itm (m, pooled, batch,
+                         add_output (out, "logits", 2, batch, 2, 0), error);
       break;
     case BT_HEAD_MLM:
-      bt_heads_mlm (ctx, text_out, batch * len,
-                    add_output (out, "logits", 3, batch, len,
-                                m->config.text.vocab_size));
+      ok = bt_heads_mlm (m, &ctx->arena, text_out, batch * len,
+                         add_output (out, "logits", 3, batch, len,
+                                     m->config.text.vocab_size), error);
       break;
     case BT_HEAD_ITC:
-      itc_outputs (ctx, images, texts, pooled, batch, out);
+      ok = itc_outputs (ctx, images, texts, pooled, batch, out, error);
       break;
     default:
+      ok = TRUE;
       break;
   }
-  ok = TRUE;
 
 done:
   bt_compute_unlock ();

@@ -6,50 +6,52 @@
 #include "bt-model-private.h"
 
 /* itm_score.fc on pooler_output: n x 2 logits. */
-void
-bt_heads_itm (BtContext *ctx, const float *pooled, int n, float *logits)
+gboolean
+bt_heads_itm (const BtModel *m, const float *pooled, int n, float *logits,
+              GError **error)
 {
-  const BtModel *m = ctx->model;
-  const int h2 = 2 * m->config.hidden_size;
-
-  bt_linear (pooled, n, h2, 0, m->head.itm.w, m->head.itm.b, 2, logits, 0,
-             BT_ACT_NONE);
+  return bt_linear (&m->head.itm, pooled, n, 0, logits, 0,
+                    BT_ACT_NONE, error);
 }
 
 /* mlm_score: transform (dense, GELU, LayerNorm with the top-level eps),
  * then decoder + bias over the vocabulary. */
-void
-bt_heads_mlm (BtContext *ctx, const float *text_out, int rows, float *logits)
+gboolean
+bt_heads_mlm (const BtModel *m, BtArena *a, const float *text_out, int rows,
+              float *logits, GError **error)
 {
-  const BtModel *m = ctx->model;
   const int h = m->config.hidden_size;
-  float *t = bt_context_buffer (ctx, BT_WS_HEAD, (gsize) rows * h);
+  float *t = bt_arena_floats (a, BT_WS_HEAD, (gsize) rows * h);
 
-  bt_linear (text_out, rows, h, 0, m->head.mlm_dense.w, m->head.mlm_dense.b,
-             h, t, 0, BT_ACT_GELU);
+  if (!bt_linear (&m->head.mlm_dense, text_out, rows, 0, t, 0, BT_ACT_GELU,
+                  error))
+    return FALSE;
   bt_layer_norm (t, t, rows, h, m->head.mlm_norm.w, m->head.mlm_norm.b,
                  m->config.layer_norm_eps);
-  bt_linear (t, rows, h, 0, m->head.mlm_decoder.w, m->head.mlm_decoder.b,
-             m->config.text.vocab_size, logits, 0, BT_ACT_NONE);
+  return bt_linear (&m->head.mlm_decoder, t, rows, 0, logits, 0, BT_ACT_NONE,
+                    error);
 }
 
-void
-bt_heads_itc_unimodal (const BtLinearW *head, const float *cls, int in,
-                       int out, float *embed)
+gboolean
+bt_heads_itc_unimodal (const BtLinear *head, const float *cls, float *embed,
+                       GError **error)
 {
-  bt_linear (cls, 1, in, 0, head->w, head->b, out, embed, 0, BT_ACT_NONE);
-  bt_l2_normalize (embed, out);
+  if (!bt_linear (head, cls, 1, 0, embed, 0, BT_ACT_NONE, error))
+    return FALSE;
+  bt_l2_normalize (embed, head->out);
+  return TRUE;
 }
 
 /* itc_cross_modal_head on pooler_output, normalised: n x contrastive. */
-void
-bt_heads_itc_cross (BtContext *ctx, const float *pooled, int n, float *embeds)
+gboolean
+bt_heads_itc_cross (const BtModel *m, const float *pooled, int n,
+                    float *embeds, GError **error)
 {
-  const BtModel *m = ctx->model;
-  const int d = m->config.contrastive_hidden_size;
+  const BtLinear *head = &m->head.itc_cross;
 
-  bt_linear (pooled, n, 2 * m->config.hidden_size, 0, m->head.itc_cross.w,
-             m->head.itc_cross.b, d, embeds, 0, BT_ACT_NONE);
+  if (!bt_linear (head, pooled, n, 0, embeds, 0, BT_ACT_NONE, error))
+    return FALSE;
   for (int i = 0; i < n; i++)
-    bt_l2_normalize (embeds + (gsize) i * d, d);
+    bt_l2_normalize (embeds + (gsize) i * head->out, head->out);
+  return TRUE;
 }

@@ -5,8 +5,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include "bt-image.h"
-#include "bt-image-private.h"
+#include "bt-image-file.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,9 +14,4 @@ void bt_image_config_resized_size (const BtImageConfig *config, int in_width,
                                    int in_height, int *out_width,
                                    int *out_height);
 
-/* bt_image_load_rgb on a file already in memory; `name` is for messages. */
-gboolean bt_image_decode_rgb (const guint8 *data, gsize size, const char *name,
-                              guint8 **rgb, int *width, int *height,
-                              GError **error);
-
 G_END_DECLS

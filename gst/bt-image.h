@@ -26,15 +26,19 @@ typedef struct {
   gboolean do_pad;
 } BtImageConfig;
 
+BT_API
 void bt_image_config_init_defaults (BtImageConfig *config);
 /* `path` is preprocessor_config.json or the folder holding it. */
+BT_API
 gboolean bt_image_config_load (BtImageConfig *config, const char *path,
                                GError **error);
 /* What BridgeTowerProcessor does: crop and normalisation forced on. */
+BT_API
 void bt_image_config_force_processor (BtImageConfig *config);
 
 /* The H x W of the processed tensor for one image of in_width x in_height
  * (before any batch padding). */
+BT_API
 void bt_image_config_output_size (const BtImageConfig *config, int in_width,
                                   int in_height, int *out_width,
                                   int *out_height);
@@ -43,13 +47,17 @@ void bt_image_config_output_size (const BtImageConfig *config, int in_width,
  * allocates nothing. Not thread-safe: one per streaming thread. */
 typedef struct _BtImageProcessor BtImageProcessor;
 
+BT_API
 BtImageProcessor *bt_image_processor_new (const BtImageConfig *config);
+BT_API
 void bt_image_processor_free (BtImageProcessor *proc);
+BT_API
 const BtImageConfig *bt_image_processor_get_config (const BtImageProcessor *proc);
 
 /* Processes one 8-bit RGB image (`stride` bytes per row) into
  * `pixel_values`, 3 x out_height x out_width float32 as returned by
  * bt_image_config_output_size. A 1x1 image is valid. */
+BT_API
 gboolean bt_image_processor_process (BtImageProcessor *proc, const guint8 *rgb,
                                      int width, int height, int stride,
                                      float *pixel_values, int out_width,
@@ -67,15 +75,10 @@ typedef struct {
   int stride;
 } BtRgbImage;
 
+BT_API
 gboolean bt_image_processor_process_batch (BtImageProcessor *proc,
                                            const BtRgbImage *images, int n,
                                            BtTensorSet *out, GError **error);
-
-/* Reads a PNG or JPEG file as 8-bit RGB, as PIL's convert('RGB') gives it
- * (gray and palette expanded, alpha dropped). Free `*rgb` with g_free;
- * the stride is 3 * width. */
-gboolean bt_image_load_rgb (const char *path, guint8 **rgb, int *width,
-                            int *height, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BtImageProcessor, bt_image_processor_free)
 

@@ -23,106 +23,116 @@ total_rows (const BtSeg *seg, int n)
   return n > 0 ? seg[n - 1].off + seg[n - 1].len : 0;
 }
 
-void
-bt_bert_attention (BtContext *ctx, const BtAttentionW *w, int hidden,
-                   int heads, double eps, const float *xq, int n_q_rows,
-                   const BtSeg *q_seg, gboolean cls_only, const float *kv,
-                   const BtSeg *kv_seg, int n, const float *kv_mask,
-                   const float *const *q_pre, const float *const *k_pre,
-                   const float *const *v_pre, float *out)
+/* The query rows of sequence i: its own rows, or row i alone. */
+static BtSeg
+query_seg (const BtRows *q, int i)
 {
-  const int head_dim = hidden / heads;
-  const int kv_max = max_len (kv_seg, n);
-  const int q_max = cls_only ? 1 : max_len (q_seg, n);
-  float *q = NULL, *k = NULL, *v = NULL;
-
-  if (!q_pre) {
-    q = bt_context_buffer (ctx, BT_WS_QKV, (gsize) n_q_rows * hidden);
-    bt_linear (xq, n_q_rows, hidden, 0, w->query.w, w->query.b, hidden, q, 0,
-               BT_ACT_NONE);
-  }
-  if (!k_pre) {
-    const int kv_rows = total_rows (kv_seg, n);
-    k = bt_context_buffer (ctx, BT_WS_LAYER_K, (gsize) kv_rows * hidden);
-    v = bt_context_buffer (ctx, BT_WS_LAYER_V, (gsize) kv_rows * hidden);
-    bt_linear (kv, kv_rows, hidden, 0, w->key.w, w->key.b, hidden, k, 0,
-               BT_ACT_NONE);
-    bt_linear (kv, kv_rows, hidden, 0, w->value.w, w->value.b, hidden, v, 0,
-               BT_ACT_NONE);
-  }
-  float *att = bt_context_buffer (ctx, BT_WS_CTX, (gsize) n_q_rows * hidden);
-  float *scores = bt_context_buffer (ctx, BT_WS_SCORES,
-                                     (gsize) heads * q_max * kv_max);
-
-  for (int i = 0; i < n; i++) {
-    int q_off = cls_only ? i : q_seg[i].off;
-    int q_len = cls_only ? 1 : q_seg[i].len;
-    gsize k_off = (gsize) kv_seg[i].off * hidden;
-    const float *qi = q_pre ? q_pre[i] : q + (gsize) q_off * hidden;
-    const float *ki = k_pre ? k_pre[i] : k + k_off;
-    const float *vi = v_pre ? v_pre[i] : v + k_off;
-    bt_attention_maybe_bf16 (ctx->model->precision == BT_PRECISION_BF16,
-                             qi, hidden, ki, hidden, vi, hidden, q_len,
-                             kv_seg[i].len, heads, head_dim,
-                             kv_mask ? kv_mask + kv_seg[i].off : NULL, scores,
-                             att + (gsize) q_off * hidden, hidden);
-  }
-
-  if (out != xq)
-    memcpy (out, xq, sizeof (float) * n_q_rows * hidden);
-  bt_linear_residual (att, n_q_rows, hidden, w->out.w, w->out.b, hidden, out);
-  bt_layer_norm (out, out, n_q_rows, hidden, w->norm.w, w->norm.b, eps);
+  return q->seg ? q->seg[i] : (BtSeg) { i, 1 };
 }
 
-void
-bt_bert_layer (BtContext *ctx, const BtLayerW *w, int hidden, int heads,
-               int intermediate, double eps, const float *x,
-               const BtSeg *seg, int n, const float *mask_bias,
-               const float *enc, const BtSeg *enc_seg, const float *enc_mask,
-               const BtLayerShortcut *sc, gboolean cls_only, float *out)
+gboolean
+bt_bert_attention (BtArena *a, const BtAttentionW *w, const BtBertDims *d,
+                   const BtRows *q, const BtRows *kv,
+                   const BtProjections *pre, float *out, GError **error)
 {
-  const int rows = total_rows (seg, n);
-  const int q_rows = cls_only ? n : rows;
-  const float *xq = x;
+  const int hidden = d->hidden, n = q->n;
+  const int head_dim = hidden / d->heads;
+  const int q_rows = q->seg ? total_rows (q->seg, n) : n;
+  const int q_max = q->seg ? max_len (q->seg, n) : 1;
+  const int kv_max = max_len (kv->seg, n);
+  const float *const *q_pre = pre ? pre->q : NULL;
+  const float *const *k_pre = pre ? pre->k : NULL;
+  const float *const *v_pre = pre ? pre->v : NULL;
+  float *qp = NULL, *kp = NULL, *vp = NULL;
 
-  if (cls_only && x) {
-    float *cls = bt_context_buffer (ctx, BT_WS_CLS, (gsize) n * hidden);
-    for (int i = 0; i < n; i++)
-      memcpy (cls + (gsize) i * hidden, x + (gsize) seg[i].off * hidden,
-              sizeof (float) * hidden);
-    xq = cls;
+  if (!q_pre) {
+    qp = bt_arena_floats (a, BT_WS_QKV, (gsize) q_rows * hidden);
+    if (!bt_linear (&w->query, q->x, q_rows, 0, qp, 0, BT_ACT_NONE, error))
+      return FALSE;
+  }
+  if (!k_pre) {
+    const int kv_rows = total_rows (kv->seg, n);
+    kp = bt_arena_floats (a, BT_WS_LAYER_K, (gsize) kv_rows * hidden);
+    vp = bt_arena_floats (a, BT_WS_LAYER_V, (gsize) kv_rows * hidden);
+    if (!bt_linear (&w->key, kv->x, kv_rows, 0, kp, 0, BT_ACT_NONE, error)
+        || !bt_linear (&w->value, kv->x, kv_rows, 0, vp, 0, BT_ACT_NONE,
+                       error))
+      return FALSE;
+  }
+  float *att = bt_arena_floats (a, BT_WS_CTX, (gsize) q_rows * hidden);
+  float *scores = bt_arena_floats (a, BT_WS_SCORES,
+                                   (gsize) d->heads * q_max * kv_max);
+
+  for (int i = 0; i < n; i++) {
+    const BtSeg qs = query_seg (q, i), ks = kv->seg[i];
+    const gsize k_off = (gsize) ks.off * hidden;
+    const float *qi = q_pre ? q_pre[i] : qp + (gsize) qs.off * hidden;
+    const float *ki = k_pre ? k_pre[i] : kp + k_off;
+    const float *vi = v_pre ? v_pre[i] : vp + k_off;
+    bt_attention_maybe_bf16 (d->bf16_attention, qi, hidden, ki, hidden, vi,
+                             hidden, qs.len, ks.len, d->heads, head_dim,
+                             kv->mask ? kv->mask + ks.off : NULL, scores,
+                             att + (gsize) qs.off * hidden, hidden);
   }
 
-  float *a = bt_context_buffer (ctx, BT_WS_LAYER_A, (gsize) q_rows * hidden);
+  if (out != q->x)
+    memcpy (out, q->x, sizeof (float) * q_rows * hidden);
+  if (!bt_linear_residual (&w->out, att, q_rows, out, error))
+    return FALSE;
+  bt_layer_norm (out, out, q_rows, hidden, w->norm.w, w->norm.b, d->eps);
+  return TRUE;
+}
+
+gboolean
+bt_bert_layer (BtArena *a, const BtLayerW *w, const BtBertDims *d,
+               const BtRows *x, const BtRows *enc, const BtLayerShortcut *sc,
+               gboolean cls_only, float *out, GError **error)
+{
+  const int hidden = d->hidden, n = x->n;
+  const int q_rows = cls_only ? n : total_rows (x->seg, n);
+  /* the query side: every row, or each sequence's CLS row */
+  BtRows q = { x->x, cls_only ? NULL : x->seg, n, NULL };
+
+  if (cls_only && x->x) {
+    float *cls = bt_arena_floats (a, BT_WS_CLS, (gsize) n * hidden);
+    for (int i = 0; i < n; i++)
+      memcpy (cls + (gsize) i * hidden, x->x + (gsize) x->seg[i].off * hidden,
+              sizeof (float) * hidden);
+    q.x = cls;
+  }
+
+  float *h1 = bt_arena_floats (a, BT_WS_LAYER_A, (gsize) q_rows * hidden);
   if (sc && sc->self_out) {
     for (int i = 0; i < n; i++) {
-      int q_off = cls_only ? i : seg[i].off;
-      int q_len = cls_only ? 1 : seg[i].len;
-      memcpy (a + (gsize) q_off * hidden, sc->self_out[i],
-              sizeof (float) * q_len * hidden);
+      const BtSeg qs = query_seg (&q, i);
+      memcpy (h1 + (gsize) qs.off * hidden, sc->self_out[i],
+              sizeof (float) * qs.len * hidden);
     }
-  } else {
-    bt_bert_attention (ctx, &w->attention, hidden, heads, eps, xq, q_rows,
-                       seg, cls_only, x, seg, n, mask_bias, NULL, NULL, NULL,
-                       a);
+  } else if (!bt_bert_attention (a, &w->attention, d, &q, x, NULL, h1,
+                                 error)) {
+    return FALSE;
   }
 
-  if (enc || (sc && sc->enc_k)) {
-    float *b = bt_context_buffer (ctx, BT_WS_LAYER_B, (gsize) q_rows * hidden);
-    bt_bert_attention (ctx, &w->crossattention, hidden, heads, eps, a, q_rows,
-                       seg, cls_only, enc, enc_seg, n, enc_mask,
-                       sc ? sc->cross_q : NULL, sc ? sc->enc_k : NULL,
-                       sc ? sc->enc_v : NULL, b);
-    a = b;
+  if (enc) {
+    const BtRows q2 = { h1, q.seg, n, NULL };
+    const BtProjections pre = { sc ? sc->cross_q : NULL,
+                                sc ? sc->enc_k : NULL, sc ? sc->enc_v : NULL };
+    float *h2 = bt_arena_floats (a, BT_WS_LAYER_B, (gsize) q_rows * hidden);
+    if (!bt_bert_attention (a, &w->crossattention, d, &q2, enc, &pre, h2,
+                            error))
+      return FALSE;
+    h1 = h2;
   }
 
-  float *h = bt_context_buffer (ctx, BT_WS_HIDDEN,
-                                (gsize) q_rows * intermediate);
-  bt_linear (a, q_rows, hidden, 0, w->intermediate.w, w->intermediate.b,
-             intermediate, h, 0, BT_ACT_GELU);
-  memcpy (out, a, sizeof (float) * q_rows * hidden);
-  bt_linear_residual (h, q_rows, intermediate, w->output.w, w->output.b,
-                      hidden, out);
+  float *ffn = bt_arena_floats (a, BT_WS_HIDDEN,
+                                (gsize) q_rows * d->intermediate);
+  if (!bt_linear (&w->intermediate, h1, q_rows, 0, ffn, 0, BT_ACT_GELU,
+                  error))
+    return FALSE;
+  memcpy (out, h1, sizeof (float) * q_rows * hidden);
+  if (!bt_linear_residual (&w->output, ffn, q_rows, out, error))
+    return FALSE;
   bt_layer_norm (out, out, q_rows, hidden, w->output_norm.w,
-                 w->output_norm.b, eps);
+                 w->output_norm.b, d->eps);
+  return TRUE;
 }

@@ -20,17 +20,18 @@ cache_key (const char *path, BtPrecision precision)
 }
 
 BtModel *
-bt_model_cache_acquire (const char *dir, BtPrecision precision,
+bt_model_cache_acquire (const char *dir, const BtModelParams *params,
                         GError **error)
 {
   g_return_val_if_fail (dir, NULL);
+  const BtModelParams p = params ? *params : bt_model_default_params ();
   char *real = realpath (dir, NULL);
   if (!real) {
     g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: %s", dir,
                  g_strerror (errno));
     return NULL;
   }
-  g_autofree char *key = cache_key (real, precision);
+  g_autofree char *key = cache_key (real, p.precision);
   free (real);
 
   g_mutex_lock (&cache_lock);
@@ -44,7 +45,7 @@ bt_model_cache_acquire (const char *dir, BtPrecision precision,
   }
   /* Loading under the lock: a second caller for the same folder waits
    * for this load instead of loading it twice. */
-  m = bt_model_load (dir, precision, error);
+  m = bt_model_load (dir, &p, error);
   if (m) {
     m->cached = TRUE;
     g_hash_table_insert (cache, g_steal_pointer (&key), m);

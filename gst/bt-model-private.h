@@ -5,18 +5,15 @@
  */
 #pragma once
 
+#include "bt-arena.h"
 #include "bt-checkpoint.h"
+#include "bt-compute.h"
+#include "bt-linear.h"
 #include "bt-model.h"
-#include "bt-ops.h"
 
 G_BEGIN_DECLS
 
 /* ---- weights (views into the checkpoint or owned random buffers) ------- */
-
-typedef struct {
-  const float *w;              /* [out, in] */
-  const float *b;              /* [out] or NULL */
-} BtLinearW;
 
 typedef struct {
   const float *w;
@@ -25,13 +22,13 @@ typedef struct {
 
 typedef struct {
   BtNormW ln_1, ln_2;
-  BtLinearW in_proj;           /* packed [q; k; v]: [3E, E] */
-  BtLinearW out_proj, c_fc, c_proj;
+  BtLinear in_proj;           /* packed [q; k; v]: [3E, E] */
+  BtLinear out_proj, c_fc, c_proj;
 } BtVisionBlockW;
 
 typedef struct {
   const float *class_embedding;     /* [E] */
-  const float *patch_weight;        /* [E, channels * patch * patch] */
+  BtLinear patch;                   /* [E, channels * patch * patch] */
   const float *position_embedding;  /* [1 + grid * grid, E] */
   BtNormW ln_pre, ln_post;
   BtVisionBlockW *blocks;           /* the blocks that run: text depth */
@@ -39,14 +36,14 @@ typedef struct {
 
 /* BERT attention: projections, output dense and the post-LN. */
 typedef struct {
-  BtLinearW query, key, value, out;
+  BtLinear query, key, value, out;
   BtNormW norm;
 } BtAttentionW;
 
 typedef struct {
   BtAttentionW attention;
   BtAttentionW crossattention;      /* cross-modal layers only */
-  BtLinearW intermediate, output;
+  BtLinear intermediate, output;
   BtNormW output_norm;
 } BtLayerW;
 
@@ -62,22 +59,29 @@ typedef struct {
 } BtLinkW;
 
 typedef struct {
-  BtLinearW text_transform, image_transform;
+  BtLinear text_transform, image_transform;
   const float *token_type;          /* [2, H] */
   BtNormW text_norm, image_norm;
   BtLayerW *text_layers, *image_layers;
   BtLinkW *text_links, *image_links;     /* C - 1 each (shared: all alike) */
-  BtLinearW text_pooler, image_pooler;
+  BtLinear text_pooler, image_pooler;
 } BtCrossW;
 
 typedef struct {
-  BtLinearW itm;
-  BtLinearW mlm_dense;
+  BtLinear itm;
+  BtLinear mlm_dense;
   BtNormW mlm_norm;
-  BtLinearW mlm_decoder;
-  BtLinearW itc_text, itc_image, itc_cross;
+  BtLinear mlm_decoder;
+  BtLinear itc_text, itc_image, itc_cross;
   float logit_scale;                /* the parameter; exp() is the scale */
 } BtHeadW;
+
+/* The sizes of a BERT layer (the text tower's and the cross-modal ones). */
+typedef struct {
+  int hidden, heads, intermediate;
+  double eps;
+  gboolean bf16_attention;          /* a bf16 model: attention on oneDNN */
+} BtBertDims;
 
 /* ---- the model ----------------------------------------------------------- */
 
@@ -99,6 +103,7 @@ struct _BtModel {
   int split;                        /* T - C + 1: blocks run before bridging */
   int vision_heads, vision_head_dim;
   int grid;                         /* image_size / patch */
+  BtBertDims text_dims, cross_dims;
 
   BtVisionW vision;
   BtTextW text;
@@ -112,27 +117,18 @@ struct _BtModel {
 
   gboolean cached;                  /* owned by the process-wide cache */
 
-  /* precision bf16: float32 weight -> its BtBf16Linear (bt-model-bf16.c) */
-  GHashTable *bf16;
-  gsize bf16_bytes;
+  /* every bound linear layer, in inventory order (not owned): the one
+   * list a precision conversion walks */
+  GPtrArray *linears;
+  gsize bf16_bytes;                 /* packed bf16 weights */
   gsize f32_released_bytes;         /* float32 weight pages handed back */
 };
-
-/* precision bf16: converts every linear layer's weights (bt-model-bf16.c);
- * release undoes it. */
-gboolean bt_model_bf16_convert (BtModel *model, GError **error);
-void bt_model_bf16_release (BtModel *model);
 
 /* Frees a model whose last reference is gone. */
 void bt_model_finalize (BtModel *model);
 
 /* The cache's side of bt_model_unref for cached models. */
 void bt_model_cache_release (BtModel *model);
-
-/* The process-wide compute lock: every BLAS-heavy section holds it, so at
- * most one forward pass drives OpenBLAS's threads at a time. */
-void bt_compute_lock (void);
-void bt_compute_unlock (void);
 
 /* ---- features ------------------------------------------------------------ */
 
@@ -167,66 +163,13 @@ struct _BtTextFeatures {
   float *data;
 };
 
-/* ---- contexts and their work buffers ----------------------------------- */
-
-typedef enum {
-  BT_WS_STREAM,                     /* residual stream of a tower */
-  BT_WS_NORM,
-  BT_WS_QKV,
-  BT_WS_CTX,
-  BT_WS_HIDDEN,                     /* MLP / FFN intermediate */
-  BT_WS_SCORES,
-  BT_WS_PATCHES,
-  BT_WS_POS,
-  BT_WS_TEXT_IN,                    /* cross-modal: stacked inputs/outputs */
-  BT_WS_IMAGE_IN,
-  BT_WS_TEXT_OUT,
-  BT_WS_IMAGE_OUT,
-  BT_WS_TEXT_MASK,
-  BT_WS_LAYER_A,                    /* cross-modal layer scratch */
-  BT_WS_LAYER_B,
-  BT_WS_LAYER_K,
-  BT_WS_LAYER_V,
-  BT_WS_CLS,
-  BT_WS_HEAD,
-  BT_WS_LAST_TEXT,                  /* last cross-modal layer outputs */
-  BT_WS_LAST_IMAGE,
-  BT_WS_POOLED,
-  BT_WS_N
-} BtWsSlot;
-
-/* One sequence among stacked rows. */
-typedef struct {
-  int off, len;
-} BtSeg;
-
-typedef enum {
-  BT_SEGS_TEXT,
-  BT_SEGS_IMAGE,
-  BT_SEGS_N
-} BtSegSlot;
-
-typedef enum {
-  BT_PTRS_FEATURES,                 /* the pairs of a call */
-  BT_PTRS_SHORTCUT,                 /* layer-0 shortcut rows */
-  BT_PTRS_N
-} BtPtrSlot;
+/* ---- contexts ------------------------------------------------------------ */
 
 struct _BtContext {
   BtModel *model;
-  float *buf[BT_WS_N];
-  gsize cap[BT_WS_N];
-  BtSeg *segs[BT_SEGS_N];
-  gsize seg_cap[BT_SEGS_N];
-  gpointer *ptrs[BT_PTRS_N];        /* per-call pointer arrays */
-  gsize ptr_cap[BT_PTRS_N];
-  guint n_grows;                    /* work-buffer (re)allocations, ever */
+  int n_threads;                    /* resolved: never 0 */
+  BtArena arena;
 };
-
-/* A work buffer of at least `n` floats (contents undefined). */
-float *bt_context_buffer (BtContext *ctx, BtWsSlot slot, gsize n);
-BtSeg *bt_context_segments (BtContext *ctx, BtSegSlot slot, gsize n);
-gpointer *bt_context_pointers (BtContext *ctx, BtPtrSlot slot, gsize n);
 
 /* Allocations made so far for tensor work by this context and by its
  * model's features pool: the allocation test checks it stays constant. */
@@ -241,19 +184,29 @@ typedef void (*BtHiddenSink) (gpointer user_data, const char *kind,
 
 /* ---- the towers (callers hold the compute lock) ------------------------- */
 
-/* A BERT attention block on `n` stacked sequences:
- * out = LN(xq + dense(attention(q(xq), k(kv), v(kv)))). `xq` has a row per
- * query (every row of the q_seg sequences, or with `cls_only` one per
- * sequence); sequence i attends to `kv_seg[i]` of `kv` with `kv_mask` (one
- * float per kv row, or NULL). Projections already computed may be given per
- * sequence in q_pre / k_pre / v_pre (then `kv` may be NULL). */
-void bt_bert_attention (BtContext *ctx, const BtAttentionW *w, int hidden,
-                        int heads, double eps, const float *xq, int n_q_rows,
-                        const BtSeg *q_seg, gboolean cls_only,
-                        const float *kv, const BtSeg *kv_seg, int n,
-                        const float *kv_mask, const float *const *q_pre,
-                        const float *const *k_pre, const float *const *v_pre,
-                        float *out);
+/* Sequences stacked row by row: sequence i is rows seg[i].off ..
+ * seg[i].off + seg[i].len - 1 of x. As the query side of an attention,
+ * seg NULL means one row per sequence (row i: its CLS). */
+typedef struct {
+  const float *x;                   /* rows x width; NULL when precomputed */
+  const BtSeg *seg;
+  int n;                            /* sequences */
+  const float *mask;                /* additive bias per row, or NULL */
+} BtRows;
+
+/* Projections already computed, one pointer per sequence (NULL: none). */
+typedef struct {
+  const float *const *q, *const *k, *const *v;
+} BtProjections;
+
+/* A BERT attention block: out = LN(q.x + dense(attention(Q(q.x), K(kv.x),
+ * V(kv.x)))), sequence i of `q` attending to sequence i of `kv` with its
+ * mask. `pre` (may be NULL) gives projections already computed. `out` may
+ * alias q->x. */
+gboolean bt_bert_attention (BtArena *a, const BtAttentionW *w,
+                            const BtBertDims *d, const BtRows *q,
+                            const BtRows *kv, const BtProjections *pre,
+                            float *out, GError **error);
 
 /* What a layer may take precomputed, per sequence (the image-only and
  * text-only parts of cross-modal layer 0, kept in the features). */
@@ -261,38 +214,37 @@ typedef struct {
   const float *const *self_out;     /* the self-attention block's output */
   const float *const *cross_q;      /* cross-attention queries */
   const float *const *enc_k;        /* cross-attention keys, values of the */
-  const float *const *enc_v;        /* other side's enc_seg[i] rows */
+  const float *const *enc_v;        /* other side's sequence */
 } BtLayerShortcut;
 
-/* One BERT layer (post-LN) on `n` sequences stacked in `x`: self-attention
- * within each sequence with `mask_bias` (one float per row of x, or NULL),
- * then, when `enc` (or a shortcut's enc_k) is given, cross-attention from
- * sequence i to `enc_seg[i]` of `enc` with `enc_mask` (per row of enc, or
- * NULL), then the FFN. With `cls_only`, only the first row of each
- * sequence is computed: `out` gets n rows. `out` may alias `x`; `x` may be
- * NULL when the shortcut gives the self-attention output. */
-void bt_bert_layer (BtContext *ctx, const BtLayerW *w, int hidden, int heads,
-                    int intermediate, double eps, const float *x,
-                    const BtSeg *seg, int n, const float *mask_bias,
-                    const float *enc, const BtSeg *enc_seg,
-                    const float *enc_mask, const BtLayerShortcut *sc,
-                    gboolean cls_only, float *out);
+/* One BERT layer (post-LN) on the sequences of `x`: self-attention within
+ * each with x's mask, then, when `enc` is given, cross-attention from
+ * sequence i to sequence i of `enc` with enc's mask, then the FFN. With
+ * `cls_only`, only the first row of each sequence is computed: `out` gets
+ * x->n rows. `out` may alias x->x; x->x and enc->x may be NULL where the
+ * shortcut gives what they would feed. */
+gboolean bt_bert_layer (BtArena *a, const BtLayerW *w, const BtBertDims *d,
+                        const BtRows *x, const BtRows *enc,
+                        const BtLayerShortcut *sc, gboolean cls_only,
+                        float *out, GError **error);
 
-BtImageFeatures *bt_vision_encode (BtContext *ctx, const float *pixels,
-                                   int height, int width,
+BtImageFeatures *bt_vision_encode (BtModel *m, BtArena *a,
+                                   const float *pixels, int height, int width,
                                    gboolean interpolate_pos_encoding,
                                    BtHiddenSink sink, gpointer sink_data,
                                    GError **error);
 
 /* `n` texts at once, rows stacked; fills out[0 .. n-1]. The sink gets the
  * stacked rows (the forward pass encodes one text at a time). */
-gboolean bt_text_encode_many (BtContext *ctx, const gint64 *const *input_ids,
+gboolean bt_text_encode_many (BtModel *m, BtArena *a,
+                              const gint64 *const *input_ids,
                               const gint64 *const *attention_masks,
                               const int *n_tokens, int n, BtTextFeatures **out,
                               BtHiddenSink sink, gpointer sink_data,
                               GError **error);
 
-BtTextFeatures *bt_text_encode (BtContext *ctx, const gint64 *input_ids,
+BtTextFeatures *bt_text_encode (BtModel *m, BtArena *a,
+                                const gint64 *input_ids,
                                 const gint64 *attention_mask, int n_tokens,
                                 BtHiddenSink sink, gpointer sink_data,
                                 GError **error);
@@ -303,16 +255,20 @@ BtTextFeatures *bt_text_encode (BtContext *ctx, const gint64 *input_ids,
  * `image_cls_only` that side holds only the CLS row of each pair (n x H),
  * all the poolers need. `pooled` (n x 2H) gets the pooler output when not
  * NULL. */
-void bt_cross_run (BtContext *ctx, BtImageFeatures *const *images,
-                   BtTextFeatures *const *texts, int n,
-                   gboolean text_cls_only, gboolean image_cls_only,
-                   float *text_out, float *image_out, float *pooled,
-                   BtHiddenSink sink, gpointer sink_data);
+gboolean bt_cross_run (const BtModel *m, BtArena *a,
+                       BtImageFeatures *const *images,
+                       BtTextFeatures *const *texts, int n,
+                       gboolean text_cls_only, gboolean image_cls_only,
+                       float *text_out, float *image_out, float *pooled,
+                       BtHiddenSink sink, gpointer sink_data, GError **error);
 
 /* Computes the l0_* parts of freshly encoded features. */
-void bt_cross_prepare_image (BtContext *ctx, BtImageFeatures *f);
-void bt_cross_prepare_texts (BtContext *ctx, BtTextFeatures *const *f,
-                             int n);
+gboolean bt_cross_prepare_image (const BtModel *m, BtArena *a,
+                                 BtImageFeatures *f,
+                                 GError **error);
+gboolean bt_cross_prepare_texts (const BtModel *m, BtArena *a,
+                                 BtTextFeatures *const *f,
+                                 int n, GError **error);
 
 /* Features from the model's pool. */
 BtImageFeatures *bt_image_features_acquire (BtModel *model, int n_tokens);
@@ -320,13 +276,14 @@ BtTextFeatures *bt_text_features_acquire (BtModel *model, int n_tokens);
 
 /* ---- heads --------------------------------------------------------------- */
 
-void bt_heads_itm (BtContext *ctx, const float *pooled, int n, float *logits);
-void bt_heads_mlm (BtContext *ctx, const float *text_out, int rows,
-                   float *logits);
-void bt_heads_itc_cross (BtContext *ctx, const float *pooled, int n,
-                         float *embeds);
+gboolean bt_heads_itm (const BtModel *m, const float *pooled, int n,
+                       float *logits, GError **error);
+gboolean bt_heads_mlm (const BtModel *m, BtArena *a, const float *text_out, int rows,
+                       float *logits, GError **error);
+gboolean bt_heads_itc_cross (const BtModel *m, const float *pooled, int n,
+                             float *embeds, GError **error);
 /* ITC head on one CLS row, normalised. */
-void bt_heads_itc_unimodal (const BtLinearW *head, const float *cls, int in,
-                            int out, float *embed);
+gboolean bt_heads_itc_unimodal (const BtLinear *head, const float *cls,
+                                float *embed, GError **error);
 
 G_END_DECLS

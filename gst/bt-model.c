@@ -3,7 +3,6 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include "bt-bf16.h"
 #include "bt-model-private.h"
 
 #include "bt-inventory.h"
@@ -19,10 +18,10 @@ typedef enum {
   INIT_ONE,                    /* LayerNorm weights */
 } BtInit;
 
-/* Binds weights by their state_dict name: from the checkpoint, or as fresh
- * random buffers. Either way the name and shape must be the inventory's
- * (bt-inventory.c is the one table of names and shapes; a mismatch here is
- * a bug reported as an error, not a crash). */
+/* Binds weights by their state_dict name, with the shape the inventory
+ * gives that name (bt-inventory.c is the one table of names and shapes): from
+ * the checkpoint, or as fresh random buffers. A name missing from the table
+ * is a bug reported as an error, not a crash. */
 typedef struct {
   BtModel *model;
   const char *prefix;          /* "bridgetower." with heads, "" bare */
@@ -31,17 +30,6 @@ typedef struct {
   GString *problems;           /* missing / mis-shaped names */
   GError *error;               /* load mode: first hard error */
 } Binder;
-
-static gboolean
-spec_matches (const BtTensorSpec *spec, int ndim, const gint64 *shape)
-{
-  if (spec->ndim != ndim)
-    return FALSE;
-  for (int i = 0; i < ndim; i++)
-    if (spec->shape[i] != shape[i])
-      return FALSE;
-  return TRUE;
-}
 
 #define HUGE_PAGE ((gsize) 2 << 20)
 
@@ -55,51 +43,60 @@ next_random (guint64 *state)
   return z ^ (z >> 31);
 }
 
+static float *
+random_tensor (Binder *b, BtInit init, float scalar, gint64 numel)
+{
+  /* large tensors on transparent huge pages: first-touch page faults
+   * are what makes building the base model slow on a VM */
+  const gsize bytes = sizeof (float) * MAX (numel, 1);
+  const gsize align = bytes >= HUGE_PAGE ? HUGE_PAGE : 64;
+  float *data = g_aligned_alloc (MAX (numel, 1), sizeof (float), align);
+  if (align == HUGE_PAGE)
+    madvise (data, bytes, MADV_HUGEPAGE);
+  g_ptr_array_add (b->model->owned, data);
+  if (numel == 0) {
+    data[0] = scalar;
+  } else if (init == INIT_NORMAL) {
+    /* uniform with standard deviation 0.02; a 32-bit xorshift per
+     * tensor (seeded from the model's stream) keeps the base model's
+     * 300M values to a second or so */
+    const float scale = (float) (0.02 * sqrt (3.0) / 2147483648.0);
+    guint32 x = (guint32) next_random (&b->rng) | 1u;
+    for (gint64 i = 0; i < numel; i++) {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      data[i] = (float) (gint32) x * scale;
+    }
+  } else {
+    for (gint64 i = 0; i < numel; i++)
+      data[i] = init == INIT_ONE ? 1.0f : 0.0f;
+  }
+  return data;
+}
+
+/* The tensor `base` (with the shared prefix when `shared`) as the inventory
+ * shapes it; its spec in *spec. A scalar has numel 0 here and `scalar` as
+ * its random value. */
 static const float *
-bind_tensor (Binder *b, gboolean shared, BtInit init, float scalar, int ndim,
-             const gint64 *shape, const char *base)
+bind_tensor (Binder *b, gboolean shared, BtInit init, float scalar,
+             const char *base, const BtTensorSpec **spec_out)
 {
   g_autofree char *name = g_strconcat (shared ? b->prefix : "", base, NULL);
-  gint64 numel = 1;
-  for (int i = 0; i < ndim; i++)
-    numel *= shape[i];
-
   const BtTensorSpec *spec = g_hash_table_lookup (b->specs, name);
-  if (!spec || !spec_matches (spec, ndim, shape)) {
-    g_string_append_printf (b->problems, "\n  %s: not in the inventory "
-                            "with this shape", name);
+  if (spec_out)
+    *spec_out = spec;
+  if (!spec) {
+    g_string_append_printf (b->problems, "\n  %s: not in the inventory",
+                            name);
     return NULL;
   }
+  gint64 numel = spec->ndim ? 1 : 0;
+  for (int i = 0; i < spec->ndim; i++)
+    numel *= spec->shape[i];
 
-  if (!b->model->ckpt) {
-    /* large tensors on transparent huge pages: first-touch page faults
-     * are what makes building the base model slow on a VM */
-    const gsize bytes = sizeof (float) * MAX (numel, 1);
-    const gsize align = bytes >= HUGE_PAGE ? HUGE_PAGE : 64;
-    float *data = g_aligned_alloc (MAX (numel, 1), sizeof (float), align);
-    if (align == HUGE_PAGE)
-      madvise (data, bytes, MADV_HUGEPAGE);
-    g_ptr_array_add (b->model->owned, data);
-    if (ndim == 0) {
-      data[0] = scalar;
-    } else if (init == INIT_NORMAL) {
-      /* uniform with standard deviation 0.02; a 32-bit xorshift per
-       * tensor (seeded from the model's stream) keeps the base model's
-       * 300M values to a second or so */
-      const float scale = (float) (0.02 * sqrt (3.0) / 2147483648.0);
-      guint32 x = (guint32) next_random (&b->rng) | 1u;
-      for (gint64 i = 0; i < numel; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        data[i] = (float) (gint32) x * scale;
-      }
-    } else {
-      for (gint64 i = 0; i < numel; i++)
-        data[i] = init == INIT_ONE ? 1.0f : 0.0f;
-    }
-    return data;
-  }
+  if (!b->model->ckpt)
+    return random_tensor (b, init, scalar, numel);
 
   GError *err = NULL;
   const BtTensor *t = bt_checkpoint_lookup_f32 (b->model->ckpt, name, &err);
@@ -114,9 +111,9 @@ bind_tensor (Binder *b, gboolean shared, BtInit init, float scalar, int ndim,
     g_string_append_printf (b->problems, "\n  missing: %s", name);
     return NULL;
   }
-  if (!bt_tensor_has_shape (t, BT_DTYPE_F32, ndim, shape)) {
-    BtTensor want = { .dtype = BT_DTYPE_F32, .ndim = ndim };
-    memcpy (want.shape, shape, sizeof (gint64) * ndim);
+  if (!bt_tensor_has_shape (t, BT_DTYPE_F32, spec->ndim, spec->shape)) {
+    BtTensor want = { .dtype = BT_DTYPE_F32, .ndim = spec->ndim };
+    memcpy (want.shape, spec->shape, sizeof (gint64) * spec->ndim);
     g_autofree char *have_s = bt_tensor_shape_string (t);
     g_autofree char *want_s = bt_tensor_shape_string (&want);
     g_string_append_printf (b->problems, "\n  %s: shape %s, expected %s",
@@ -127,101 +124,125 @@ bind_tensor (Binder *b, gboolean shared, BtInit init, float scalar, int ndim,
 }
 
 static const float *
-bind1 (Binder *b, BtInit init, gint64 d0, const char *name)
+bind (Binder *b, BtInit init, const char *name)
 {
-  const gint64 shape[1] = { d0 };
-  return bind_tensor (b, TRUE, init, 0.0f, 1, shape, name);
-}
-
-static const float *
-bind2 (Binder *b, gint64 d0, gint64 d1, const char *name)
-{
-  const gint64 shape[2] = { d0, d1 };
-  return bind_tensor (b, TRUE, INIT_NORMAL, 0.0f, 2, shape, name);
+  return bind_tensor (b, TRUE, init, 0.0f, name, NULL);
 }
 
 static float
 bind_scalar (Binder *b, gboolean shared, float init, const char *name)
 {
-  const float *p = bind_tensor (b, shared, INIT_ZERO, init, 0, NULL, name);
+  const float *p = bind_tensor (b, shared, INIT_ZERO, init, name, NULL);
   return p ? *p : 0.0f;
 }
 
+/* A linear layer from its weight (any [out, ...] shape: the patch
+ * convolution is one too) and its bias (`bias` NULL: none). */
 static void
-bind_linear_full (Binder *b, gboolean shared, BtLinearW *w, int out, int in,
-                  const char *name)
+bind_weights (Binder *b, gboolean shared, BtLinear *l, const char *weight,
+              const char *bias)
+{
+  const BtTensorSpec *spec;
+  l->dtype = BT_DTYPE_F32;
+  l->w = bind_tensor (b, shared, INIT_NORMAL, 0.0f, weight, &spec);
+  l->b = bias ? bind_tensor (b, shared, INIT_ZERO, 0.0f, bias, NULL) : NULL;
+  if (!spec)
+    return;
+  l->out = (int) spec->shape[0];
+  l->in = 1;
+  for (int i = 1; i < spec->ndim; i++)
+    l->in *= (int) spec->shape[i];
+  g_ptr_array_add (b->model->linears, l);
+}
+
+/* A linear layer whose weight is an already bound tensor of the shared
+ * part (`name`, at `w`). */
+static void
+tie_weights (Binder *b, BtLinear *l, const float *w, const char *name)
+{
+  g_autofree char *full = g_strconcat (b->prefix, name, NULL);
+  const BtTensorSpec *spec = g_hash_table_lookup (b->specs, full);
+  if (!spec || spec->ndim != 2)
+    return;
+  *l = (BtLinear) { .out = (int) spec->shape[0], .in = (int) spec->shape[1],
+                    .dtype = BT_DTYPE_F32, .w = w };
+  g_ptr_array_add (b->model->linears, l);
+}
+
+static void
+bind_linear_full (Binder *b, gboolean shared, BtLinear *l, const char *name)
 {
   g_autofree char *wn = g_strconcat (name, ".weight", NULL);
   g_autofree char *bn = g_strconcat (name, ".bias", NULL);
-  const gint64 wshape[2] = { out, in }, bshape[1] = { out };
-  w->w = bind_tensor (b, shared, INIT_NORMAL, 0.0f, 2, wshape, wn);
-  w->b = bind_tensor (b, shared, INIT_ZERO, 0.0f, 1, bshape, bn);
+  bind_weights (b, shared, l, wn, bn);
 }
 
 static void
-bind_linear (Binder *b, BtLinearW *w, int out, int in, const char *name)
+bind_linear (Binder *b, BtLinear *l, const char *name)
 {
-  bind_linear_full (b, TRUE, w, out, in, name);
+  bind_linear_full (b, TRUE, l, name);
 }
 
 static void
-bind_norm (Binder *b, BtNormW *w, int width, const char *name)
+bind_norm_full (Binder *b, gboolean shared, BtNormW *w, const char *name)
 {
   g_autofree char *wn = g_strconcat (name, ".weight", NULL);
   g_autofree char *bn = g_strconcat (name, ".bias", NULL);
-  w->w = bind1 (b, INIT_ONE, width, wn);
-  w->b = bind1 (b, INIT_ZERO, width, bn);
+  w->w = bind_tensor (b, shared, INIT_ONE, 0.0f, wn, NULL);
+  w->b = bind_tensor (b, shared, INIT_ZERO, 0.0f, bn, NULL);
 }
 
 static void
-bind_attention (Binder *b, BtAttentionW *w, int h, const char *name)
+bind_norm (Binder *b, BtNormW *w, const char *name)
+{
+  bind_norm_full (b, TRUE, w, name);
+}
+
+static void
+bind_attention (Binder *b, BtAttentionW *w, const char *name)
 {
   g_autofree char *q = g_strconcat (name, ".self.query", NULL);
   g_autofree char *k = g_strconcat (name, ".self.key", NULL);
   g_autofree char *v = g_strconcat (name, ".self.value", NULL);
   g_autofree char *o = g_strconcat (name, ".output.dense", NULL);
   g_autofree char *n = g_strconcat (name, ".output.LayerNorm", NULL);
-  bind_linear (b, &w->query, h, h, q);
-  bind_linear (b, &w->key, h, h, k);
-  bind_linear (b, &w->value, h, h, v);
-  bind_linear (b, &w->out, h, h, o);
-  bind_norm (b, &w->norm, h, n);
+  bind_linear (b, &w->query, q);
+  bind_linear (b, &w->key, k);
+  bind_linear (b, &w->value, v);
+  bind_linear (b, &w->out, o);
+  bind_norm (b, &w->norm, n);
 }
 
 static void
-bind_bert_layer (Binder *b, BtLayerW *w, int h, int inter, gboolean cross,
-                 const char *name)
+bind_bert_layer (Binder *b, BtLayerW *w, gboolean cross, const char *name)
 {
   g_autofree char *att = g_strconcat (name, ".attention", NULL);
   g_autofree char *xatt = g_strconcat (name, ".crossattention", NULL);
   g_autofree char *i = g_strconcat (name, ".intermediate.dense", NULL);
   g_autofree char *o = g_strconcat (name, ".output.dense", NULL);
   g_autofree char *n = g_strconcat (name, ".output.LayerNorm", NULL);
-  bind_attention (b, &w->attention, h, att);
+  bind_attention (b, &w->attention, att);
   if (cross)
-    bind_attention (b, &w->crossattention, h, xatt);
-  bind_linear (b, &w->intermediate, inter, h, i);
-  bind_linear (b, &w->output, h, inter, o);
-  bind_norm (b, &w->output_norm, h, n);
+    bind_attention (b, &w->crossattention, xatt);
+  bind_linear (b, &w->intermediate, i);
+  bind_linear (b, &w->output, o);
+  bind_norm (b, &w->output_norm, n);
 }
 
 static void
 bind_vision (Binder *b)
 {
   BtModel *m = b->model;
-  const BtVisionConfig *vc = &m->config.vision;
-  const int e = vc->hidden_size, p = vc->patch_size;
   BtVisionW *w = &m->vision;
 
-  w->class_embedding = bind1 (b, INIT_NORMAL, e,
-                              "vision_model.visual.embeddings.class_embedding");
-  const gint64 patch_shape[4] = { e, vc->num_channels, p, p };
-  w->patch_weight = bind_tensor (b, TRUE, INIT_NORMAL, 0.0f, 4, patch_shape,
-      "vision_model.visual.embeddings.patch_embedding.weight");
-  w->position_embedding = bind2 (b, 1 + m->grid * m->grid, e,
+  w->class_embedding = bind (b, INIT_NORMAL,
+                             "vision_model.visual.embeddings.class_embedding");
+  bind_weights (b, TRUE, &w->patch,
+                "vision_model.visual.embeddings.patch_embedding.weight", NULL);
+  w->position_embedding = bind (b, INIT_NORMAL,
       "vision_model.visual.embeddings.position_embedding.weight");
-  bind_norm (b, &w->ln_pre, e, "vision_model.visual.ln_pre");
-  bind_norm (b, &w->ln_post, e, "vision_model.visual.ln_post");
+  bind_norm (b, &w->ln_pre, "vision_model.visual.ln_pre");
+  bind_norm (b, &w->ln_post, "vision_model.visual.ln_post");
 
   w->blocks = g_new0 (BtVisionBlockW, m->n_text_layers);
   for (int i = 0; i < m->n_text_layers; i++) {
@@ -235,13 +256,12 @@ bind_vision (Binder *b)
     g_autofree char *out = g_strconcat (pre, ".attn.out_proj", NULL);
     g_autofree char *fc = g_strconcat (pre, ".mlp.c_fc", NULL);
     g_autofree char *proj = g_strconcat (pre, ".mlp.c_proj", NULL);
-    bind_norm (b, &blk->ln_1, e, ln1);
-    bind_norm (b, &blk->ln_2, e, ln2);
-    blk->in_proj.w = bind2 (b, 3 * e, e, inw);
-    blk->in_proj.b = bind1 (b, INIT_ZERO, 3 * e, inb);
-    bind_linear (b, &blk->out_proj, e, e, out);
-    bind_linear (b, &blk->c_fc, 4 * e, e, fc);
-    bind_linear (b, &blk->c_proj, e, 4 * e, proj);
+    bind_norm (b, &blk->ln_1, ln1);
+    bind_norm (b, &blk->ln_2, ln2);
+    bind_weights (b, TRUE, &blk->in_proj, inw, inb);
+    bind_linear (b, &blk->out_proj, out);
+    bind_linear (b, &blk->c_fc, fc);
+    bind_linear (b, &blk->c_proj, proj);
   }
 }
 
@@ -249,22 +269,20 @@ static void
 bind_text (Binder *b)
 {
   BtModel *m = b->model;
-  const BtTextConfig *tc = &m->config.text;
-  const int h = tc->hidden_size;
   BtTextW *w = &m->text;
 
-  w->word = bind2 (b, tc->vocab_size, h,
-                   "text_model.embeddings.word_embeddings.weight");
-  w->position = bind2 (b, tc->max_position_embeddings, h,
-                       "text_model.embeddings.position_embeddings.weight");
-  w->token_type = bind2 (b, tc->type_vocab_size, h,
-                         "text_model.embeddings.token_type_embeddings.weight");
-  bind_norm (b, &w->norm, h, "text_model.embeddings.LayerNorm");
+  w->word = bind (b, INIT_NORMAL,
+                  "text_model.embeddings.word_embeddings.weight");
+  w->position = bind (b, INIT_NORMAL,
+                      "text_model.embeddings.position_embeddings.weight");
+  w->token_type = bind (b, INIT_NORMAL,
+                        "text_model.embeddings.token_type_embeddings.weight");
+  bind_norm (b, &w->norm, "text_model.embeddings.LayerNorm");
 
   w->layers = g_new0 (BtLayerW, m->n_text_layers);
   for (int i = 0; i < m->n_text_layers; i++) {
     g_autofree char *name = g_strdup_printf ("text_model.encoder.layer.%d", i);
-    bind_bert_layer (b, &w->layers[i], h, tc->intermediate_size, FALSE, name);
+    bind_bert_layer (b, &w->layers[i], FALSE, name);
   }
 }
 
@@ -273,7 +291,7 @@ bind_link (Binder *b, BtLinkW *w, const char *name)
 {
   BtModel *m = b->model;
   g_autofree char *norm = g_strconcat (name, ".LayerNorm", NULL);
-  bind_norm (b, &w->norm, m->config.hidden_size, norm);
+  bind_norm (b, &w->norm, norm);
   if (m->config.link_tower_type == BT_LINK_SCALED_ADD) {
     g_autofree char *s = g_strconcat (name, ".scaled_factor", NULL);
     w->scalar = bind_scalar (b, TRUE, 1.0f, s);
@@ -287,27 +305,21 @@ static void
 bind_cross (Binder *b)
 {
   BtModel *m = b->model;
-  const BtConfig *c = &m->config;
-  const int h = c->hidden_size;
   BtCrossW *w = &m->cross;
 
-  bind_linear (b, &w->text_transform, h, c->text.hidden_size,
-               "cross_modal_text_transform");
-  bind_linear (b, &w->image_transform, h, c->vision.hidden_size,
-               "cross_modal_image_transform");
-  w->token_type = bind2 (b, 2, h, "token_type_embeddings.weight");
-  bind_norm (b, &w->text_norm, h, "cross_modal_text_layernorm");
-  bind_norm (b, &w->image_norm, h, "cross_modal_image_layernorm");
+  bind_linear (b, &w->text_transform, "cross_modal_text_transform");
+  bind_linear (b, &w->image_transform, "cross_modal_image_transform");
+  w->token_type = bind (b, INIT_NORMAL, "token_type_embeddings.weight");
+  bind_norm (b, &w->text_norm, "cross_modal_text_layernorm");
+  bind_norm (b, &w->image_norm, "cross_modal_image_layernorm");
 
   w->text_layers = g_new0 (BtLayerW, m->n_cross);
   w->image_layers = g_new0 (BtLayerW, m->n_cross);
   for (int i = 0; i < m->n_cross; i++) {
     g_autofree char *tn = g_strdup_printf ("cross_modal_text_layers.%d", i);
     g_autofree char *in = g_strdup_printf ("cross_modal_image_layers.%d", i);
-    bind_bert_layer (b, &w->text_layers[i], h, c->text.intermediate_size,
-                     TRUE, tn);
-    bind_bert_layer (b, &w->image_layers[i], h, c->text.intermediate_size,
-                     TRUE, in);
+    bind_bert_layer (b, &w->text_layers[i], TRUE, tn);
+    bind_bert_layer (b, &w->image_layers[i], TRUE, in);
   }
 
   /* Layer 0 has no link tower; a shared one only exists with C = 1, where
@@ -323,8 +335,8 @@ bind_cross (Binder *b)
     bind_link (b, &w->image_links[i], in);
   }
 
-  bind_linear (b, &w->text_pooler, h, h, "cross_modal_text_pooler.dense");
-  bind_linear (b, &w->image_pooler, h, h, "cross_modal_image_pooler.dense");
+  bind_linear (b, &w->text_pooler, "cross_modal_text_pooler.dense");
+  bind_linear (b, &w->image_pooler, "cross_modal_image_pooler.dense");
 }
 
 static void
@@ -332,38 +344,28 @@ bind_heads (Binder *b)
 {
   BtModel *m = b->model;
   const BtConfig *c = &m->config;
-  const int h = c->hidden_size;
   BtHeadW *w = &m->head;
 
   if (m->heads & BT_HEAD_ITM)
-    bind_linear_full (b, FALSE, &w->itm, 2, 2 * h, "itm_score.fc");
+    bind_linear_full (b, FALSE, &w->itm, "itm_score.fc");
   if (m->heads & BT_HEAD_MLM) {
-    const int v = c->text.vocab_size;
-    const gint64 dshape[2] = { v, h }, bshape[1] = { v };
-    bind_linear_full (b, FALSE, &w->mlm_dense, h, h,
-                      "mlm_score.transform.dense");
-    g_autofree char *nw = g_strdup ("mlm_score.transform.LayerNorm.weight");
-    g_autofree char *nb = g_strdup ("mlm_score.transform.LayerNorm.bias");
-    const gint64 nshape[1] = { h };
-    w->mlm_norm.w = bind_tensor (b, FALSE, INIT_ONE, 0.0f, 1, nshape, nw);
-    w->mlm_norm.b = bind_tensor (b, FALSE, INIT_ZERO, 0.0f, 1, nshape, nb);
+    bind_linear_full (b, FALSE, &w->mlm_dense, "mlm_score.transform.dense");
+    bind_norm_full (b, FALSE, &w->mlm_norm, "mlm_score.transform.LayerNorm");
     /* Tied (HF's tie_weights): the decoder is the word embedding matrix,
      * whatever the file holds under the decoder's name. */
     if (c->tie_word_embeddings)
-      w->mlm_decoder.w = m->text.word;
+      tie_weights (b, &w->mlm_decoder, m->text.word,
+                   "text_model.embeddings.word_embeddings.weight");
     else
-      w->mlm_decoder.w = bind_tensor (b, FALSE, INIT_NORMAL, 0.0f, 2, dshape,
-                                      "mlm_score.decoder.weight");
-    w->mlm_decoder.b = bind_tensor (b, FALSE, INIT_ZERO, 0.0f, 1, bshape,
-                                    "mlm_score.bias");
+      bind_weights (b, FALSE, &w->mlm_decoder, "mlm_score.decoder.weight",
+                    NULL);
+    w->mlm_decoder.b = bind_tensor (b, FALSE, INIT_ZERO, 0.0f,
+                                    "mlm_score.bias", NULL);
   }
   if (m->heads & BT_HEAD_ITC) {
-    const int d = c->contrastive_hidden_size;
-    bind_linear_full (b, FALSE, &w->itc_text, d, c->text.hidden_size,
-                      "itc_text_head.fc");
-    bind_linear_full (b, FALSE, &w->itc_image, d, h, "itc_image_head.fc");
-    bind_linear_full (b, FALSE, &w->itc_cross, d, 2 * h,
-                      "itc_cross_modal_head.fc");
+    bind_linear_full (b, FALSE, &w->itc_text, "itc_text_head.fc");
+    bind_linear_full (b, FALSE, &w->itc_image, "itc_image_head.fc");
+    bind_linear_full (b, FALSE, &w->itc_cross, "itc_cross_modal_head.fc");
     w->logit_scale = bind_scalar (b, FALSE,
                                   (float) c->logit_scale_init_value,
                                   "logit_scale");
@@ -379,12 +381,20 @@ model_new (const BtConfig *config, BtHeads heads, BtPrecision precision)
   m->heads = heads;
   m->precision = precision;
   m->owned = g_ptr_array_new_with_free_func (g_aligned_free);
+  m->linears = g_ptr_array_new ();
   m->n_text_layers = config->text.num_hidden_layers;
   m->n_cross = config->num_hidden_layers;
   m->split = m->n_text_layers - m->n_cross + 1;
   m->vision_heads = config->vision.hidden_size / 64;
   m->vision_head_dim = config->vision.hidden_size / m->vision_heads;
   m->grid = config->vision.image_size / config->vision.patch_size;
+  /* the cross-modal layers are built from text_config at hidden_size */
+  const BtTextConfig *tc = &config->text;
+  m->text_dims = (BtBertDims) { tc->hidden_size, tc->num_attention_heads,
+                                tc->intermediate_size, tc->layer_norm_eps,
+                                precision == BT_PRECISION_BF16 };
+  m->cross_dims = m->text_dims;
+  m->cross_dims.hidden = config->hidden_size;
   g_mutex_init (&m->pool_lock);
   m->image_pool = g_ptr_array_new ();
   m->text_pool = g_ptr_array_new ();
@@ -393,6 +403,24 @@ model_new (const BtConfig *config, BtHeads heads, BtPrecision precision)
   m->image_config.crop_height = config->vision.image_size;
   m->image_config.crop_width = config->vision.image_size;
   return m;
+}
+
+/* precision bf16: one pass over the bound linear layers packs each. Their
+ * float32 pages go back once all are packed, except the word embeddings
+ * (the tied MLM decoder), which the text embeddings still read. */
+static gboolean
+convert_bf16 (BtModel *m, GError **error)
+{
+  for (guint i = 0; i < m->linears->len; i++)
+    if (!bt_linear_to_bf16 (g_ptr_array_index (m->linears, i),
+                            &m->bf16_bytes, error))
+      return FALSE;
+  for (guint i = 0; i < m->linears->len; i++) {
+    BtLinear *l = g_ptr_array_index (m->linears, i);
+    if (l->w != m->text.word)
+      m->f32_released_bytes += bt_linear_release_f32 (l);
+  }
+  return TRUE;
 }
 
 /* Binds every weight; FALSE with `error` set when one is missing or
@@ -429,7 +457,7 @@ bind_all (BtModel *m, guint64 seed, GError **error)
   g_string_free (b.problems, TRUE);
   g_hash_table_unref (b.specs);
   if (ok && m->precision == BT_PRECISION_BF16)
-    ok = bt_model_bf16_convert (m, error);
+    ok = convert_bf16 (m, error);
   return ok;
 }
 
@@ -439,13 +467,22 @@ check_precision (BtPrecision precision, GError **error)
   return precision == BT_PRECISION_FP32 || bt_bf16_available (error);
 }
 
+BtModelParams
+bt_model_default_params (void)
+{
+  return (BtModelParams) { .precision = BT_PRECISION_FP32 };
+}
+
 BtModel *
 bt_model_new_random (const BtConfig *config, BtHeads heads,
-                     BtPrecision precision, guint64 seed, GError **error)
+                     const BtModelParams *params, guint64 seed,
+                     GError **error)
 {
-  if (!bt_config_validate (config, error) || !check_precision (precision, error))
+  const BtModelParams p = params ? *params : bt_model_default_params ();
+  if (!bt_config_validate (config, error)
+      || !check_precision (p.precision, error))
     return NULL;
-  BtModel *m = model_new (config, heads, precision);
+  BtModel *m = model_new (config, heads, p.precision);
   if (!bind_all (m, seed, error)) {
     bt_model_unref (m);
     return NULL;
@@ -462,11 +499,12 @@ has_file (const char *dir, const char *name)
 }
 
 BtModel *
-bt_model_load (const char *dir, BtPrecision precision, GError **error)
+bt_model_load (const char *dir, const BtModelParams *params, GError **error)
 {
+  const BtModelParams p = params ? *params : bt_model_default_params ();
   BtConfig config;
 
-  if (!check_precision (precision, error))
+  if (!check_precision (p.precision, error))
     return NULL;
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
     g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: expected a model folder "
@@ -483,7 +521,7 @@ bt_model_load (const char *dir, BtPrecision precision, GError **error)
   if (!ckpt)
     return NULL;
 
-  BtModel *m = model_new (&config, BT_HEAD_NONE, precision);
+  BtModel *m = model_new (&config, BT_HEAD_NONE, p.precision);
   char *real = realpath (dir, NULL);
   m->path = g_strdup (real ? real : dir);
   free (real);
@@ -558,7 +596,9 @@ bt_model_unref (BtModel *model)
 void
 bt_model_finalize (BtModel *m)
 {
-  bt_model_bf16_release (m);
+  for (guint i = 0; i < m->linears->len; i++)
+    bt_linear_clear (g_ptr_array_index (m->linears, i));
+  g_ptr_array_unref (m->linears);
   for (guint i = 0; i < m->image_pool->len; i++) {
     BtImageFeatures *f = g_ptr_array_index (m->image_pool, i);
     g_free (f->data);

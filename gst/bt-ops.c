@@ -5,7 +5,7 @@
 #include "bt-ops.h"
 
 #include "bt-bf16.h"
-#include "bt-model.h"
+#include "bt-compute.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -95,126 +95,9 @@ bt_activation (float *x, gsize n, BtActivation act)
   }
 }
 
-/* A bf16 model registered a bf16 copy of `w` (with its bias): runs that.
- * FALSE when there is none. The model released the float32 copy of a
- * converted weight, so a oneDNN failure (out of memory) is fatal, like
- * GLib's own allocation failures. */
-static gboolean
-linear_bf16 (const float *x, int m, int ldx, const float *w, float *y,
-             int ldy, BtBf16Post post)
-{
-  BtBf16Linear *l = bt_bf16_registry_lookup (w);
-  if (!l)
-    return FALSE;
-  GError *error = NULL;
-  if (bt_bf16_linear_forward (l, x, m, ldx, y, ldy, post, &error))
-    return TRUE;
-  g_error ("bf16 linear failed: %s", error->message);
-}
-
 /* Element-wise passes over many rows are spread over the compute budget. */
 #define PARALLEL_MIN_FLOATS (1 << 16)
 #define PARALLEL_CHUNKS 8
-
-/* A linear layer's columns (output features) split over the compute
- * budget, each part a one-thread sgemm on its slice of the weights with its
- * bias, activation or residual done right after, while the slice is in
- * cache. Instead of OpenBLAS's own threads: those spin in sched_yield
- * between products (a third busy thread next to our workers and the other
- * streaming thread), and OpenBLAS does not split products of a few rows
- * (12-token texts) at all. */
-#define LINEAR_PARALLEL_MIN_FLOPS (1 << 20)
-#define LINEAR_COLUMN_ALIGN 16
-
-typedef struct {
-  const float *x, *w, *b;
-  float *y;
-  int m, k, ldx, n, ldy, parts;
-  BtActivation act;
-  gboolean residual;
-} LinearJob;
-
-static void
-linear_part (gpointer data, int part)
-{
-  const LinearJob *j = data;
-  int n0 = (int) ((gint64) j->n * part / j->parts);
-  int n1 = (int) ((gint64) j->n * (part + 1) / j->parts);
-  n0 = part == 0 ? 0 : n0 - n0 % LINEAR_COLUMN_ALIGN;
-  n1 = part == j->parts - 1 ? j->n : n1 - n1 % LINEAR_COLUMN_ALIGN;
-  const int cols = n1 - n0;
-  if (cols <= 0)
-    return;
-
-  float beta = j->residual ? 1.0f : 0.0f;
-  if (j->b) {
-    /* like torch's addmm: the bias is the initial C, the product added on
-     * (a residual branch: x + bias first) */
-    for (int r = 0; r < j->m; r++) {
-      float *row = j->y + (gsize) r * j->ldy + n0;
-      if (j->residual)
-        for (int c = 0; c < cols; c++)
-          row[c] += j->b[n0 + c];
-      else
-        memcpy (row, j->b + n0, sizeof (float) * cols);
-    }
-    beta = 1.0f;
-  }
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, j->m, cols, j->k,
-               1.0f, j->x, j->ldx, j->w + (gsize) n0 * j->k, j->k, beta,
-               j->y + n0, j->ldy);
-  if (j->act != BT_ACT_NONE)
-    for (int r = 0; r < j->m; r++)
-      bt_activation (j->y + (gsize) r * j->ldy + n0, cols, j->act);
-}
-
-static void
-linear_run (LinearJob *job)
-{
-  const int budget = bt_get_num_threads ();
-  const double flops = 2.0 * job->m * job->n * job->k;
-
-  if (budget > 1 && flops >= LINEAR_PARALLEL_MIN_FLOPS
-      && job->n >= budget * LINEAR_COLUMN_ALIGN) {
-    job->parts = budget;
-    bt_blas_single_thread (TRUE);
-    bt_parallel_for (budget, linear_part, job);
-    bt_blas_single_thread (FALSE);
-  } else {
-    job->parts = 1;
-    linear_part (job, 0);
-  }
-}
-
-void
-bt_linear (const float *x, int m, int k, int ldx, const float *w,
-           const float *b, int n, float *y, int ldy, BtActivation act)
-{
-  static const BtBf16Post posts[] = {
-    [BT_ACT_NONE] = BT_BF16_POST_NONE,
-    [BT_ACT_GELU] = BT_BF16_POST_GELU_ERF,
-    [BT_ACT_QUICK_GELU] = BT_BF16_POST_QUICK_GELU,
-    [BT_ACT_TANH] = BT_BF16_POST_TANH,
-  };
-  if (ldx == 0)
-    ldx = k;
-  if (ldy == 0)
-    ldy = n;
-  if (m <= 0 || linear_bf16 (x, m, ldx, w, y, ldy, posts[act]))
-    return;
-  LinearJob job = { x, w, b, y, m, k, ldx, n, ldy, 1, act, FALSE };
-  linear_run (&job);
-}
-
-void
-bt_linear_residual (const float *x, int m, int k, const float *w,
-                    const float *b, int n, float *y)
-{
-  if (m <= 0 || linear_bf16 (x, m, k, w, y, n, BT_BF16_POST_ACCUMULATE))
-    return;
-  LinearJob job = { x, w, b, y, m, k, k, n, n, 1, BT_ACT_NONE, TRUE };
-  linear_run (&job);
-}
 
 static void
 layer_norm_rows (const float *src, float *dst, int r0, int r1, int width,
@@ -385,7 +268,7 @@ bt_attention (const float *q, int ldq, const float *k, int ldk,
 
   /* The per-head products are too small for OpenBLAS's threads: one head
    * per thread of the budget instead, each on a one-thread OpenBLAS. */
-  if (heads > 1 && bt_get_num_threads () > 1
+  if (heads > 1 && bt_compute_budget () > 1
       && (gsize) n_q * n_k * head_dim >= PARALLEL_MIN_FLOATS) {
     bt_blas_single_thread (TRUE);
     bt_parallel_for (heads, attention_head, &job);

@@ -1,7 +1,7 @@
 /* bt-ops.h - float32 tensor operations of the forward pass (private).
  *
- * Activations are row-major [rows, width]. Weights are HF's [out, in]
- * row-major, used in place: the GEMMs take them transposed.
+ * Activations are row-major [rows, width]. The linear layer, on typed
+ * weights, is bt-linear.h.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -11,30 +11,12 @@
 
 G_BEGIN_DECLS
 
-/* Runs fn(data, 0 .. n_items - 1) on the process's compute budget (the
- * calling thread plus parked workers; bt-compute.c). Callers hold the
- * compute lock. */
-typedef void (*BtParallelFn) (gpointer data, int index);
-void bt_parallel_for (int n_items, BtParallelFn fn, gpointer data);
-/* OpenBLAS on one thread (while bt_parallel_for spreads the work) or on the
- * whole budget. */
-void bt_blas_single_thread (gboolean single);
-
 typedef enum {
   BT_ACT_NONE,
   BT_ACT_GELU,                 /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
   BT_ACT_QUICK_GELU,           /* x * sigmoid(1.702 x) (CLIP) */
   BT_ACT_TANH,
 } BtActivation;
-
-/* y[m, n] = act(x[m, k] . w[n, k]^T + b[n]); `b` may be NULL. `ldx` and
- * `ldy` are the row strides of x and y (0 = k and n). */
-void bt_linear (const float *x, int m, int k, int ldx, const float *w,
-                const float *b, int n, float *y, int ldy, BtActivation act);
-
-/* y += x . w^T + b (a residual branch added in place). */
-void bt_linear_residual (const float *x, int m, int k, const float *w,
-                         const float *b, int n, float *y);
 
 void bt_activation (float *x, gsize n, BtActivation act);
 

@@ -12,10 +12,9 @@
  * RoBERTa's: cumsum(ids != pad) on non-pad tokens, offset by pad; pad
  * tokens get pad. */
 static gboolean
-text_embed (BtContext *ctx, const gint64 *ids, int n, float *x,
+text_embed (const BtModel *m, const gint64 *ids, int n, float *x,
             GError **error)
 {
-  const BtModel *m = ctx->model;
   const BtTextConfig *tc = &m->config.text;
   const int h = tc->hidden_size;
   int count = 0;
@@ -49,31 +48,33 @@ text_embed (BtContext *ctx, const gint64 *ids, int n, float *x,
 }
 
 /* cross_modal_text_transform(t) + token_type_embeddings[0]. */
-static void
-text_bridge (const BtModel *m, const float *x, int n, float *out)
+static gboolean
+text_bridge (const BtModel *m, const float *x, int n, float *out,
+             GError **error)
 {
-  const int th = m->config.text.hidden_size, h = m->config.hidden_size;
+  const int h = m->config.hidden_size;
 
-  bt_linear (x, n, th, 0, m->cross.text_transform.w,
-             m->cross.text_transform.b, h, out, 0, BT_ACT_NONE);
+  if (!bt_linear (&m->cross.text_transform, x, n, 0, out, 0, BT_ACT_NONE,
+                  error))
+    return FALSE;
   for (int r = 0; r < n; r++) {
     float *row = out + (gsize) r * h;
     for (int j = 0; j < h; j++)
       row[j] += m->cross.token_type[j];
   }
+  return TRUE;
 }
 
 gboolean
-bt_text_encode_many (BtContext *ctx, const gint64 *const *input_ids,
+bt_text_encode_many (BtModel *m, BtArena *a, const gint64 *const *input_ids,
                      const gint64 *const *attention_masks,
                      const int *n_tokens, int n, BtTextFeatures **out,
                      BtHiddenSink sink, gpointer sink_data, GError **error)
 {
-  BtModel *m = ctx->model;
   const BtTextConfig *tc = &m->config.text;
   const int th = tc->hidden_size, h = m->config.hidden_size;
 
-  BtSeg *seg = bt_context_segments (ctx, BT_SEGS_TEXT, n);
+  BtSeg *seg = bt_arena_segments (a, BT_SEGS_TEXT, n);
   int rows = 0;
   for (int i = 0; i < n; i++) {
     if (n_tokens[i] < 1 || !input_ids[i]) {
@@ -85,10 +86,10 @@ bt_text_encode_many (BtContext *ctx, const gint64 *const *input_ids,
     rows += n_tokens[i];
   }
 
-  float *x = bt_context_buffer (ctx, BT_WS_STREAM, (gsize) rows * th);
-  float *mask = bt_context_buffer (ctx, BT_WS_TEXT_MASK, rows);
+  float *x = bt_arena_floats (a, BT_WS_STREAM, (gsize) rows * th);
+  float *mask = bt_arena_floats (a, BT_WS_TEXT_MASK, rows);
   for (int i = 0; i < n; i++) {
-    if (!text_embed (ctx, input_ids[i], seg[i].len,
+    if (!text_embed (m, input_ids[i], seg[i].len,
                      x + (gsize) seg[i].off * th, error))
       return FALSE;
     const gint64 *am = attention_masks ? attention_masks[i] : NULL;
@@ -105,17 +106,19 @@ bt_text_encode_many (BtContext *ctx, const gint64 *const *input_ids,
   }
 
   /* every text's rows stacked: one GEMM per weight for all of them */
-  float *bridge = bt_context_buffer (ctx, BT_WS_TEXT_OUT, (gsize) rows * h);
+  const BtRows rows_x = { x, seg, n, mask };
+  float *bridge = bt_arena_floats (a, BT_WS_TEXT_OUT, (gsize) rows * h);
   for (int l = 0; l < m->n_text_layers; l++) {
-    bt_bert_layer (ctx, &m->text.layers[l], th, tc->num_attention_heads,
-                   tc->intermediate_size, tc->layer_norm_eps, x, seg, n,
-                   mask, NULL, NULL, NULL, NULL, FALSE, x);
+    if (!bt_bert_layer (a, &m->text.layers[l], &m->text_dims, &rows_x, NULL,
+                        NULL, FALSE, x, error))
+      goto fail;
     if (sink)
       sink (sink_data, "text", l + 1, 0, x, rows, th);
     int k = l - (m->split - 1);
     if (k < 0)
       continue;
-    text_bridge (m, x, rows, bridge);
+    if (!text_bridge (m, x, rows, bridge, error))
+      goto fail;
     for (int i = 0; i < n; i++) {
       float *dst = out[i]->bridge + (gsize) k * seg[i].len * h;
       memcpy (dst, bridge + (gsize) seg[i].off * h,
@@ -127,23 +130,27 @@ bt_text_encode_many (BtContext *ctx, const gint64 *const *input_ids,
     }
   }
 
-  if (m->heads & BT_HEAD_ITC) {
-    for (int i = 0; i < n; i++)
-      bt_heads_itc_unimodal (&m->head.itc_text, x + (gsize) seg[i].off * th,
-                             th, m->config.contrastive_hidden_size,
-                             out[i]->itc);
-  }
-  bt_cross_prepare_texts (ctx, out, n);
-  return TRUE;
+  for (int i = 0; i < n && (m->heads & BT_HEAD_ITC); i++)
+    if (!bt_heads_itc_unimodal (&m->head.itc_text,
+                                x + (gsize) seg[i].off * th, out[i]->itc,
+                                error))
+      goto fail;
+  if (bt_cross_prepare_texts (m, a, out, n, error))
+    return TRUE;
+
+fail:
+  for (int i = 0; i < n; i++)
+    g_clear_pointer (&out[i], bt_text_features_unref);
+  return FALSE;
 }
 
 BtTextFeatures *
-bt_text_encode (BtContext *ctx, const gint64 *input_ids,
+bt_text_encode (BtModel *m, BtArena *a, const gint64 *input_ids,
                 const gint64 *attention_mask, int n_tokens,
                 BtHiddenSink sink, gpointer sink_data, GError **error)
 {
   BtTextFeatures *f = NULL;
-  if (!bt_text_encode_many (ctx, &input_ids, &attention_mask, &n_tokens, 1,
+  if (!bt_text_encode_many (m, a, &input_ids, &attention_mask, &n_tokens, 1,
                             &f, sink, sink_data, error))
     return NULL;
   return f;

@@ -373,21 +373,6 @@ run_attention (gconstpointer data)
   g_free (out);
 }
 
-/* The registry maps a float32 weight to its bf16 copy, and forgets it. */
-static void
-test_registry (void)
-{
-  float w[2] = { 0 }, other[2] = { 0 };
-  BtBf16Linear *fake = (BtBf16Linear *) &other;
-
-  g_assert_null (bt_bf16_registry_lookup (w));
-  bt_bf16_registry_add (w, fake);
-  g_assert_true (bt_bf16_registry_lookup (w) == fake);
-  g_assert_null (bt_bf16_registry_lookup (other));
-  bt_bf16_registry_remove (w);
-  g_assert_null (bt_bf16_registry_lookup (w));
-}
-
 /* Loading oneDNN asked GNU OpenMP for passive waiting (unless the
  * environment already chose): spinning threads between products would take
  * the cores from OpenBLAS and other elements (docs/bf16.md). */
@@ -452,7 +437,6 @@ main (int argc, char **argv)
     g_test_add_data_func (name, c, run_attention);
   }
   g_test_add_func ("/bf16/concurrent", test_concurrent);
-  g_test_add_func ("/bf16/registry", test_registry);
   g_test_add_func ("/bf16/wait-policy", test_wait_policy);
   return g_test_run ();
 }

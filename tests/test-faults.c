@@ -304,14 +304,14 @@ static void
 test_text_cache_lru (void)
 {
   g_autoptr (GError) error = NULL;
-  BtModel *model = bt_model_cache_acquire (itm_dir, BT_PRECISION_FP32,
+  BtModel *model = bt_model_cache_acquire (itm_dir, NULL,
       &error);
   BtContext *ctx;
   GstBtTextCache *cache = gst_bt_text_cache_new (8);
   BtTextFeatures *held;
 
   g_assert_no_error (error);
-  ctx = bt_context_new (model);
+  ctx = bt_context_new (model, NULL);
   for (guint i = 0; i < 40; i++) {
     g_autofree gchar *text = g_strdup_printf ("query number %u", i);
     BtTextFeatures *f = bt_context_encode_query (ctx, text, &error);

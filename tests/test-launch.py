@@ -25,8 +25,8 @@ def pipeline(location, num_buffers, interval, matcher_props):
     return launch(
         "videotestsrc", "num-buffers=%d" % num_buffers, "!",
         "video/x-raw,width=64,height=48,framerate=30/1", "!",
-        "btpreprocess", "!",
-        "btencoder", "model=" + MODEL, "interval=%d" % interval, "!",
+        "btpreprocess", "interval=%d" % interval, "!",
+        "btencoder", "model=" + MODEL, "!",
         "btmatcher", "location=" + location, *matcher_props, "!",
         "fakesink")
 

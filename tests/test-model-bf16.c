@@ -73,7 +73,8 @@ test_case (gconstpointer data)
 
   g_autofree char *dir = bt_test_data_path ("golden", "models", tc->folder,
                                            NULL);
-  BtModel *m = bt_model_load (dir, BT_PRECISION_BF16, &error);
+  const BtModelParams bf16 = { .precision = BT_PRECISION_BF16 };
+  BtModel *m = bt_model_load (dir, &bf16, &error);
   g_assert_no_error (error);
   g_assert_cmpint (bt_model_get_precision (m), ==, BT_PRECISION_BF16);
   /* the converted float32 weights' whole pages went back to the kernel:
@@ -84,6 +85,15 @@ test_case (gconstpointer data)
                   m->bf16_bytes);
   g_assert_cmpuint (m->f32_released_bytes, >, 0);
   g_assert_cmpuint (m->f32_released_bytes, <=, 2 * m->bf16_bytes);
+  /* every linear runs its packed form; only the tied decoder keeps a
+   * float32 view (the word embeddings) */
+  g_assert_cmpuint (m->linears->len, >, 0);
+  for (guint i = 0; i < m->linears->len; i++) {
+    const BtLinear *l = g_ptr_array_index (m->linears, i);
+    g_assert_cmpint (l->dtype, ==, BT_DTYPE_BF16);
+    g_assert_nonnull (l->bf16);
+    g_assert_true (l->w == NULL || l->w == m->text.word);
+  }
   g_autofree char *tpath = bt_test_data_path ("golden",
       json_object_get_string_member (c, "tensors_file"), NULL);
   BtSafetensors *st = bt_safetensors_open (tpath, &error);
@@ -107,7 +117,7 @@ test_case (gconstpointer data)
     .output_hidden_states = json_object_has_member (kw, "output_hidden_states")
         && json_object_get_boolean_member (kw, "output_hidden_states"),
   };
-  BtContext *ctx = bt_context_new (m);
+  BtContext *ctx = bt_context_new (m, NULL);
   g_autoptr (BtTensorSet) out = bt_tensor_set_new ();
   g_assert_true (bt_context_forward (ctx,
       bt_test_heads_of_class (json_object_get_string_member (c, "class")), &in, out,
@@ -169,7 +179,8 @@ test_unavailable (void)
   }
   g_autofree char *dir = bt_test_data_path ("golden", "models",
                                            "itm_add_t3v3c2", NULL);
-  g_assert_null (bt_model_load (dir, BT_PRECISION_BF16, &error));
+  const BtModelParams bf16 = { .precision = BT_PRECISION_BF16 };
+  g_assert_null (bt_model_load (dir, &bf16, &error));
   g_assert_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED);
   g_assert_cmpstr (error->message, ==, why->message);
 }

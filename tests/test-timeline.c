@@ -150,7 +150,7 @@ test_features_block (void)
   gsize n_floats;
 
   g_assert_no_error (error);
-  ctx = bt_context_new (model);
+  ctx = bt_context_new (model, NULL);
   size = bt_model_get_config (model)->vision.image_size;
   pixels = g_new (float, 3 * size * size);
   for (int i = 0; i < 3 * size * size; i++)
@@ -206,7 +206,7 @@ test_itc_only (void)
   g_assert_no_error (error);
   g_assert_cmpmem (bt_image_features_get_itc (f), dim * sizeof (float), itc,
                    dim * sizeof (float));
-  ctx = bt_context_new (model);
+  ctx = bt_context_new (model, NULL);
   text = bt_context_encode_query (ctx, "a red car", &error);
   g_assert_no_error (error);
   cross = g_new (float, dim);

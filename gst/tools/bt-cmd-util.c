@@ -5,6 +5,8 @@
 #include "bt-cmd-util.h"
 #include "bt-json.h"
 
+#include "bt-image-file.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -130,11 +132,11 @@ bt_cmd_get_precision_name (void)
 BtModel *
 bt_cmd_load_model (const char *dir, GError **error)
 {
-  BtPrecision precision;
+  BtModelParams params = bt_model_default_params ();
 
-  if (!parse_precision (&precision, error))
+  if (!parse_precision (&params.precision, error))
     return NULL;
-  return bt_model_load (dir, precision, error);
+  return bt_model_load (dir, &params, error);
 }
 
 gboolean

@@ -364,8 +364,8 @@ bt_search_run_video (const BtSearchOptions *o, const char *video,
     return NULL;
 
   g_object_set (src, "uri", uri, NULL);
-  g_object_set (enc, "model", o->model_dir, "interval", o->interval,
-                "threads", o->threads, NULL);
+  g_object_set (prep, "interval", o->interval, NULL);
+  g_object_set (enc, "model", o->model_dir, "threads", o->threads, NULL);
   gst_util_set_object_arg (G_OBJECT (enc), "precision", o->precision);
   /* as fast as the machine goes, not at the video's pace */
   g_object_set (sink, "sync", FALSE, NULL);
@@ -479,8 +479,7 @@ bt_search_run_stored (const BtSearchOptions *o, const char *video,
   g_autoptr (GError) local = NULL;
   GstElement *src, *matcher, *sink;
   BtModel *model = NULL;
-  BtPrecision precision = g_strcmp0 (o->precision, "bf16") == 0
-      ? BT_PRECISION_BF16 : BT_PRECISION_FP32;
+  BtModelParams params = bt_model_default_params ();
   Capture c;
   Feeder feeder;
   BtTimeline *t = NULL;
@@ -504,7 +503,9 @@ bt_search_run_stored (const BtSearchOptions *o, const char *video,
                  "cannot link the stored-features pipeline");
     return NULL;
   }
-  if (!(model = bt_model_cache_acquire (o->model_dir, precision, error)))
+  if (g_strcmp0 (o->precision, "bf16") == 0)
+    params.precision = BT_PRECISION_BF16;
+  if (!(model = bt_model_cache_acquire (o->model_dir, &params, error)))
     return NULL;
 
   capture_init (&c, o, NULL);

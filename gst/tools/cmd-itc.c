@@ -75,7 +75,7 @@ itc (const char *dir, const char *image, char **texts, int n, int max_length,
   if (ok) {
     logit_scale = bt_model_get_logit_scale (model);
     dim = bt_model_get_config (model)->contrastive_hidden_size;
-    ctx = bt_context_new (model);
+    ctx = bt_context_new (model, NULL);
     features = bt_cmd_encode_image_file (ctx, image, error);
     ok = features != NULL;
   }

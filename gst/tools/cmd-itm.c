@@ -81,7 +81,7 @@ itm (const char *dir, const char *image, char **texts, int n, int max_length,
     && bt_cmd_require_tokenizer (model, error);
 
   if (ok) {
-    ctx = bt_context_new (model);
+    ctx = bt_context_new (model, NULL);
     features = bt_cmd_encode_image_file (ctx, image, error);
     ok = features != NULL;
   }

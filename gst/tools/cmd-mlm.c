@@ -123,7 +123,7 @@ mlm (const char *dir, const char *image, const char *text,
 
   if (ok) {
     vocab = bt_model_get_config (model)->text.vocab_size;
-    ctx = bt_context_new (model);
+    ctx = bt_context_new (model, NULL);
     features = bt_cmd_encode_image_file (ctx, image, error);
     ok = features != NULL;
   }

@@ -5,6 +5,7 @@
  */
 #include "bt-cmd.h"
 #include "bt-image.h"
+#include "bt-image-file.h"
 #include "bt-safetensors.h"
 
 #include <stdio.h>

@@ -279,7 +279,7 @@ run (const char *dir, const RunOptions *o, BtHeads head, int n_pairs,
       .interpolate_pos_encoding = o->interpolate,
       .output_hidden_states = o->hidden_states,
     };
-    BtContext *ctx = bt_context_new (model);
+    BtContext *ctx = bt_context_new (model, NULL);
 
     ok = bt_context_forward (ctx, head, &input, out, error);
     bt_context_free (ctx);

@@ -167,11 +167,11 @@ def main():
         for interval in (int(i) for i in args.intervals.split(",")):
             for mode in args.modes.split(","):
                 for n in (int(q) for q in args.queries.split(",")):
-                    desc = (decode + " ! btpreprocess name=btpreprocess ! "
-                            "btencoder name=btencoder model=\"%s\" "
-                            "interval=%d ! btmatcher name=btmatcher mode=%s "
+                    desc = (decode + " ! btpreprocess name=btpreprocess "
+                            "interval=%d ! btencoder name=btencoder "
+                            "model=\"%s\" ! btmatcher name=btmatcher mode=%s "
                             "queries=\"%s\" ! fakesink" % (
-                                args.model, interval, mode, queries(n)))
+                                interval, args.model, mode, queries(n)))
                     fps, spent = run(desc, probe=True)
                     if fps is None:
                         print("%-5s %8d %7d  error: %s" % (mode, interval, n,

@@ -34,12 +34,13 @@ main (int argc, char **argv)
     fprintf (stderr, "usage: bench-load DIR [fp32|bf16]\n");
     return 2;
   }
-  BtPrecision precision = argc > 2 && strcmp (argv[2], "bf16") == 0
-      ? BT_PRECISION_BF16 : BT_PRECISION_FP32;
+  BtModelParams params = bt_model_default_params ();
+  if (argc > 2 && strcmp (argv[2], "bf16") == 0)
+    params.precision = BT_PRECISION_BF16;
   g_autoptr (GError) error = NULL;
   gint64 start = g_get_monotonic_time ();
   report ("start", start);
-  BtModel *model = bt_model_load (argv[1], precision, &error);
+  BtModel *model = bt_model_load (argv[1], &params, &error);
   if (!model) {
     fprintf (stderr, "%s\n", error->message);
     return 1;
@@ -49,7 +50,7 @@ main (int argc, char **argv)
   const BtImageConfig *ic = bt_model_get_image_config (model);
   gsize n = 3 * (gsize) ic->crop_height * ic->crop_width;
   g_autofree float *pixels = g_new0 (float, n);
-  BtContext *ctx = bt_context_new (model);
+  BtContext *ctx = bt_context_new (model, NULL);
   BtImageFeatures *f = bt_context_encode_image (ctx, pixels, ic->crop_height,
                                                 ic->crop_width, FALSE, &error);
   if (!f) {

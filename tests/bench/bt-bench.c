@@ -18,6 +18,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bridgetower.h"
+#include "bt-inventory.h"
 
 #include <cblas.h>
 #include <glib/gstdio.h>
@@ -387,11 +388,11 @@ main (int argc, char **argv)
     fprintf (stderr, "bt-bench: --precision takes fp32 or bf16\n");
     return 2;
   }
-  BtPrecision precision = g_str_equal (prec_name, "bf16") ? BT_PRECISION_BF16
-                                                          : BT_PRECISION_FP32;
-
-  bt_set_num_threads (threads);
-  threads = bt_get_num_threads ();
+  BtModelParams model_params = bt_model_default_params ();
+  model_params.precision = g_str_equal (prec_name, "bf16") ? BT_PRECISION_BF16
+                                                           : BT_PRECISION_FP32;
+  BtContextParams ctx_params = bt_context_default_params ();
+  ctx_params.n_threads = threads;
 
   BtModel *model;
   if (random_kind) {
@@ -406,9 +407,9 @@ main (int argc, char **argv)
     if (!bt_config_load_from_data (&cfg, json_cfg, -1, &error))
       die_on (error);
     model = bt_model_new_random (&cfg, BT_HEAD_ITM | BT_HEAD_ITC,
-                                 precision, 1, &error);
+                                 &model_params, 1, &error);
   } else {
-    model = bt_model_load (model_dir, precision, &error);
+    model = bt_model_load (model_dir, &model_params, &error);
   }
   die_on (error);
   if (!(bt_model_get_heads (model) & BT_HEAD_ITM)) {
@@ -417,8 +418,11 @@ main (int argc, char **argv)
   }
 
   const BtConfig *cfg = bt_model_get_config (model);
-  Bench b = { .ctx = bt_context_new (model),
+  Bench b = { .ctx = bt_context_new (model, &ctx_params),
               .size = cfg->vision.image_size };
+  threads = bt_context_get_n_threads (b.ctx);
+  /* the GEMM bound: OpenBLAS on as many threads as the model's calls */
+  openblas_set_num_threads (threads);
   b.pixels = g_new (float, 3 * (gsize) b.size * b.size);
   for (gsize i = 0; i < 3 * (gsize) b.size * b.size; i++)
     b.pixels[i] = sinf ((float) i * 0.01f);
