@@ -776,7 +776,8 @@ gst_bt_matcher_check_features (GstBtMatcher *self, gboolean eos)
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("No buffer carried BridgeTower features: nothing was scored. Is "
             "btencoder upstream of btmatcher?"),
-        ("%" G_GUINT64_FORMAT " buffers without a GstBtFeaturesMeta",
+        ("%" G_GUINT64_FORMAT " buffers without a GstBtFeaturesMeta (no "
+            "btencoder upstream, or it skipped every frame as late)",
             self->frame));
 }
 
@@ -977,6 +978,8 @@ gst_bt_matcher_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstBtMatcher *self = GST_BT_MATCHER (trans);
 
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+    self->retime_next = GST_CLOCK_TIME_NONE;   /* a seek starts a new clip */
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
     gst_bt_matcher_close_all (self, self->last_end);
     gst_bt_matcher_check_features (self, TRUE);
