@@ -320,15 +320,9 @@ gst_bt_publish_match (GstBtPublish *self, const GstStructure *s)
   gst_structure_get_uint64 (s, "start", &start);
   gst_structure_get_uint64 (s, "stop", &stop);
   gst_structure_get_double (s, "peak", &peak);
-  if (g_str_equal (event, "stop")) {
-    object = gst_bt_json_segment_new (query, start, stop, peak);
-  } else {
-    object = json_object_new ();
-    json_object_set_string_member (object, "type", "match");
-    json_object_set_string_member (object, "query", query);
-    gst_bt_json_set_time (object, "start", start);
-    json_object_set_double_member (object, "peak", peak);
-  }
+  object = g_str_equal (event, "stop") ?
+      gst_bt_json_segment_new (query, start, stop, peak) :
+      gst_bt_json_match_new (query, start, peak);
   gst_bt_publish_send (self, object, G_MAXUINT64);
 }
 

@@ -320,7 +320,8 @@ def test_restart_gap(tmp):
     assert sum(s.get_uint64("dropped")[1] for s in bus_gaps) == dropped
     conn = [s.get_value("connected")
             for s in node.named("bridgetower-publish-connection")]
-    assert conn[:3] == [True, False, True], conn
+    # connected, lost (and maybe refused while down), connected again
+    assert conn[0] and not conn[1] and conn[-1], conn
     return ("%d buffers while the broker was down, longest wait %.3f s; "
             "%d messages dropped and reported" % (during, step, dropped))
 
