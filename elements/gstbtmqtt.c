@@ -4,10 +4,10 @@
  * (mosquitto_threaded_set + mosquitto_loop): mosquitto_publish from the
  * streaming thread only queues the packet and wakes that thread. Not
  * mosquitto_loop_start: libmosquitto 2.0's own thread ends for good, and
- * without any callback, when a TLS handshake fails, so a camera would stop
- * publishing after one broker hiccup. Here every failure (refused, lost,
- * TLS) is reported and retried with backoff, and stopping takes at most a
- * loop turn (100 ms) plus a connection attempt in progress.
+ * without any callback, when a TLS handshake fails, and the camera would
+ * never publish again. Here every failure (refused, lost, TLS) is reported
+ * and retried with backoff, and stopping takes at most a loop turn
+ * (100 ms) plus a connection attempt in progress.
  *
  * libmosquitto's queue has no bound, so `queued` counts what is waiting
  * (QoS 0: not yet written; QoS 1: not yet acknowledged) and publish drops
