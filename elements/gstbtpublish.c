@@ -337,12 +337,16 @@ gst_bt_publish_sink_event (GstBaseTransform *trans, GstEvent *event)
     gst_bt_publish_match (self, s);
 #ifdef BT_HAVE_MQTT
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->mqtt) {
-    /* EOS on the bus then means: delivered, or reported as not */
-    gst_bt_publish_mqtt_gap (self);
-    if (!gst_bt_mqtt_flush (self->mqtt, EOS_FLUSH_MS))
+    /* EOS on the bus then means: delivered, or reported as not. The queue
+     * drains first, so that a last gap report finds room. */
+    gboolean drained = gst_bt_mqtt_flush (self->mqtt, EOS_FLUSH_MS)
+        && gst_bt_publish_mqtt_gap (self)
+        && gst_bt_mqtt_flush (self->mqtt, EOS_FLUSH_MS);
+
+    if (!drained)
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
           ("The MQTT broker did not take every message before EOS."),
-          ("waited %d ms", EOS_FLUSH_MS));
+          ("waited up to %d ms", 2 * EOS_FLUSH_MS));
     if (self->gap_dropped > 0)
       gst_bt_publish_gap_close (self);
   }
