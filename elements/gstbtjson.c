@@ -8,7 +8,8 @@
 #include <string.h>
 #include <bt-json.h>
 
-void
+/* the time in ns, or null when it is not valid */
+static void
 gst_bt_json_set_time (JsonObject *object, const gchar *name, GstClockTime t)
 {
   if (GST_CLOCK_TIME_IS_VALID (t))
@@ -54,6 +55,18 @@ gst_bt_json_segment_new (const gchar *query, GstClockTime start,
   json_object_set_string_member (object, "query", query);
   gst_bt_json_set_time (object, "start", start);
   gst_bt_json_set_time (object, "stop", stop);
+  json_object_set_double_member (object, "peak", peak);
+  return object;
+}
+
+JsonObject *
+gst_bt_json_match_new (const gchar *query, GstClockTime start, gdouble peak)
+{
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "type", "match");
+  json_object_set_string_member (object, "query", query);
+  gst_bt_json_set_time (object, "start", start);
   json_object_set_double_member (object, "peak", peak);
   return object;
 }

@@ -23,9 +23,10 @@ JsonObject *gst_bt_json_frame_new (guint64 frame, GstClockTime pts,
 JsonObject *gst_bt_json_segment_new (const gchar *query, GstClockTime start,
     GstClockTime stop, gdouble peak);
 
-/* Sets `name` to the time in ns, or null when it is not valid. */
-void gst_bt_json_set_time (JsonObject *object, const gchar *name,
-    GstClockTime t);
+/* {"type":"match","query","start","peak"}: a match was reported (btpublish;
+ * btmatcher's file has only the segment at its end). */
+JsonObject *gst_bt_json_match_new (const gchar *query, GstClockTime start,
+    gdouble peak);
 
 /* The object as one line of compact JSON, without the newline. */
 gchar *gst_bt_json_to_line (JsonObject *object, gsize *length);

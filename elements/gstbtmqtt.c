@@ -1,13 +1,19 @@
 /* gstbtmqtt.c - see gstbtmqtt.h.
  *
- * libmosquitto runs its network loop in its own thread
- * (mosquitto_loop_start): mosquitto_publish from the streaming thread only
- * queues the packet and wakes that thread. libmosquitto's queue has no
- * bound, so `queued` counts what is waiting (QoS 0: not yet written; QoS 1:
- * not yet acknowledged) and publish drops beyond max_queue. At QoS 1
- * libmosquitto keeps unacknowledged messages across a reconnect and sends
- * them again; at QoS 0 a lost connection discards them, which `lost`
- * counts.
+ * The network work runs in a thread of ours that drives libmosquitto
+ * (mosquitto_threaded_set + mosquitto_loop): mosquitto_publish from the
+ * streaming thread only queues the packet and wakes that thread. Not
+ * mosquitto_loop_start: libmosquitto 2.0's own thread ends for good, and
+ * without any callback, when a TLS handshake fails, and the camera would
+ * never publish again. Here every failure (refused, lost, TLS) is reported
+ * and retried with backoff, and stopping takes at most a loop turn
+ * (100 ms) plus a connection attempt in progress.
+ *
+ * libmosquitto's queue has no bound, so `queued` counts what is waiting
+ * (QoS 0: not yet written; QoS 1: not yet acknowledged) and publish drops
+ * beyond max_queue. At QoS 1 libmosquitto keeps unacknowledged messages
+ * across a reconnection and sends them again; at QoS 0 a lost connection
+ * discards them, which `lost` counts.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -16,31 +22,39 @@
 #include <errno.h>
 #include <string.h>
 #include <mosquitto.h>
+#include <gst/gst.h>
 #include <bt-common.h>
 
+GST_DEBUG_CATEGORY_STATIC (bt_mqtt_debug);
+#define GST_CAT_DEFAULT bt_mqtt_debug
+
 #define KEEPALIVE_S 10
+#define LOOP_TURN_MS 100
 
 struct _GstBtMqtt
 {
   struct mosquitto *mosq;
   GstBtMqttCallbacks callbacks;
   gpointer user_data;
+  gchar *host;
+  guint port;
   gint qos;
   guint max_queue;
   guint reconnect_delay_max;
   gchar *subscribe;
+  GThread *thread;
+
+  /* the network thread's own */
+  guint failures;              /* since the last accepted connection */
+  gchar *reported;             /* the last failure reported */
 
   GMutex lock;                 /* guards the fields below */
   GCond drained;
+  GCond wake;                  /* cuts the backoff short when stopping */
   guint queued;
   guint lost;
   gboolean connected;
-  /* libmosquitto's loop thread ends on errors it deems fatal (a TLS
-   * failure, a protocol error): publish restarts it, with backoff */
-  gboolean loop_ended;
-  gint64 restart_at;           /* monotonic us */
-  guint restarts;
-  GThread *restarter;
+  gboolean stopping;
 };
 
 gboolean
@@ -102,7 +116,19 @@ gst_bt_mqtt_url_clear (GstBtMqttUrl *url)
   g_clear_pointer (&url->password, g_free);
 }
 
-/* ---- callbacks, on libmosquitto's thread -------------------------------- */
+/* ---- the network thread (libmosquitto's callbacks run in it) ------------ */
+
+/* Reports a failure once, not again while it repeats. */
+static void
+mqtt_report (GstBtMqtt *mqtt, const gchar *reason)
+{
+  GST_DEBUG ("%s", reason);
+  if (g_strcmp0 (mqtt->reported, reason) == 0)
+    return;
+  g_free (mqtt->reported);
+  mqtt->reported = g_strdup (reason);
+  mqtt->callbacks.connection (FALSE, reason, mqtt->user_data);
+}
 
 static void
 on_connect (struct mosquitto *mosq, void *obj, int rc)
@@ -110,14 +136,14 @@ on_connect (struct mosquitto *mosq, void *obj, int rc)
   GstBtMqtt *mqtt = obj;
 
   if (rc != 0) {
-    mqtt->callbacks.connection (FALSE, mosquitto_connack_string (rc),
-        mqtt->user_data);
+    mqtt_report (mqtt, mosquitto_connack_string (rc));
     return;
   }
   g_mutex_lock (&mqtt->lock);
   mqtt->connected = TRUE;
-  mqtt->restarts = 0;
   g_mutex_unlock (&mqtt->lock);
+  mqtt->failures = 0;
+  g_clear_pointer (&mqtt->reported, g_free);
   /* the session is clean: subscribe again on every connection, which also
    * delivers the retained message again */
   if (mqtt->subscribe)
@@ -125,37 +151,10 @@ on_connect (struct mosquitto *mosq, void *obj, int rc)
   mqtt->callbacks.connection (TRUE, NULL, mqtt->user_data);
 }
 
-/* The codes on which libmosquitto's loop thread returns for good. */
-static gboolean
-ends_loop (int rc)
-{
-  switch (rc) {
-    case MOSQ_ERR_NOMEM:
-    case MOSQ_ERR_PROTOCOL:
-    case MOSQ_ERR_INVAL:
-    case MOSQ_ERR_NOT_FOUND:
-    case MOSQ_ERR_TLS:
-    case MOSQ_ERR_PAYLOAD_SIZE:
-    case MOSQ_ERR_NOT_SUPPORTED:
-    case MOSQ_ERR_AUTH:
-    case MOSQ_ERR_ACL_DENIED:
-    case MOSQ_ERR_UNKNOWN:
-    case MOSQ_ERR_EAI:
-    case MOSQ_ERR_PROXY:
-      return TRUE;
-    default:
-      return FALSE;
-  }
-}
-
+/* The connection is gone (libmosquitto may or may not have said so). */
 static void
-on_disconnect (struct mosquitto *mosq, void *obj, int rc)
+mqtt_lost (GstBtMqtt *mqtt)
 {
-  GstBtMqtt *mqtt = obj;
-  /* the loop also gives up when errno says EPROTO, whatever rc is */
-  gboolean ends = rc != 0 && (ends_loop (rc) || errno == EPROTO);
-
-  (void) mosq;
   g_mutex_lock (&mqtt->lock);
   mqtt->connected = FALSE;
   if (mqtt->qos == 0) {
@@ -163,18 +162,15 @@ on_disconnect (struct mosquitto *mosq, void *obj, int rc)
     mqtt->queued = 0;
     g_cond_broadcast (&mqtt->drained);
   }
-  if (ends) {
-    guint delay = MIN (1u << MIN (mqtt->restarts, 16u),
-        mqtt->reconnect_delay_max);
-
-    mqtt->loop_ended = TRUE;
-    mqtt->restart_at = g_get_monotonic_time () + delay * G_USEC_PER_SEC;
-    mqtt->restarts++;
-  }
   g_mutex_unlock (&mqtt->lock);
-  if (rc != 0)
-    mqtt->callbacks.connection (FALSE, mosquitto_strerror (rc),
-        mqtt->user_data);
+}
+
+static void
+on_disconnect (struct mosquitto *mosq, void *obj, int rc)
+{
+  (void) mosq;
+  (void) rc;
+  mqtt_lost (obj);
 }
 
 static void
@@ -203,13 +199,72 @@ on_message (struct mosquitto *mosq, void *obj,
       mqtt->user_data);
 }
 
+static const gchar *
+mqtt_reason (int rc)
+{
+  return rc == MOSQ_ERR_ERRNO ? g_strerror (errno) : mosquitto_strerror (rc);
+}
+
+static gboolean
+mqtt_stopping (GstBtMqtt *mqtt)
+{
+  gboolean stopping;
+
+  g_mutex_lock (&mqtt->lock);
+  stopping = mqtt->stopping;
+  g_mutex_unlock (&mqtt->lock);
+  return stopping;
+}
+
+/* Connects (blocking), then runs libmosquitto's loop a turn at a time;
+ * after any failure waits 1, 2, 4 ... s up to reconnect_delay_max and
+ * connects again. */
+static gpointer
+mqtt_run (gpointer data)
+{
+  GstBtMqtt *mqtt = data;
+  gboolean up = FALSE, first = TRUE;
+
+  while (!mqtt_stopping (mqtt)) {
+    gint64 until;
+    int rc;
+
+    if (up) {
+      rc = mosquitto_loop (mqtt->mosq, LOOP_TURN_MS, 1);
+    } else {
+      rc = first ? mosquitto_connect (mqtt->mosq, mqtt->host,
+          (int) mqtt->port, KEEPALIVE_S) : mosquitto_reconnect (mqtt->mosq);
+      first = FALSE;
+    }
+    up = rc == MOSQ_ERR_SUCCESS;
+    if (up)
+      continue;
+    mqtt_report (mqtt, mqtt_reason (rc));
+    mqtt_lost (mqtt);
+    until = g_get_monotonic_time () + G_USEC_PER_SEC *
+        (gint64) MIN (1u << MIN (mqtt->failures, 16u),
+        mqtt->reconnect_delay_max);
+    mqtt->failures++;
+    g_mutex_lock (&mqtt->lock);
+    while (!mqtt->stopping && g_cond_wait_until (&mqtt->wake, &mqtt->lock,
+            until));
+    g_mutex_unlock (&mqtt->lock);
+  }
+  if (up) {
+    /* say goodbye: the DISCONNECT goes out on the next turn */
+    mosquitto_disconnect (mqtt->mosq);
+    mosquitto_loop (mqtt->mosq, LOOP_TURN_MS, 1);
+  }
+  return NULL;
+}
+
 /* ---- API ---------------------------------------------------------------- */
 
 static gboolean
 mqtt_fail (GError **error, const gchar *what, int rc)
 {
   g_set_error (error, BT_ERROR, BT_ERROR_INPUT, "%s: %s", what,
-      rc == MOSQ_ERR_ERRNO ? g_strerror (errno) : mosquitto_strerror (rc));
+      mqtt_reason (rc));
   return FALSE;
 }
 
@@ -218,6 +273,8 @@ mqtt_configure (GstBtMqtt *mqtt, const GstBtMqttSettings *s, GError **error)
 {
   int rc;
 
+  /* publish from the streaming thread must leave the socket to ours */
+  mosquitto_threaded_set (mqtt->mosq, TRUE);
   mosquitto_int_option (mqtt->mosq, MOSQ_OPT_PROTOCOL_VERSION,
       MQTT_PROTOCOL_V311);
   if (s->username && (rc = mosquitto_username_pw_set (mqtt->mosq,
@@ -231,8 +288,6 @@ mqtt_configure (GstBtMqtt *mqtt, const GstBtMqttSettings *s, GError **error)
       return mqtt_fail (error, "TLS settings (CA, certificate and key files "
           "must be readable; certificate and key go together)", rc);
   }
-  mosquitto_reconnect_delay_set (mqtt->mosq, 1, s->reconnect_delay_max,
-      TRUE);
   mosquitto_connect_callback_set (mqtt->mosq, on_connect);
   mosquitto_disconnect_callback_set (mqtt->mosq, on_disconnect);
   mosquitto_publish_callback_set (mqtt->mosq, on_publish);
@@ -246,21 +301,25 @@ gst_bt_mqtt_new (const GstBtMqttSettings *settings,
 {
   static gsize lib_init = 0;
   GstBtMqtt *mqtt;
-  int rc;
 
   if (g_once_init_enter (&lib_init)) {
+    GST_DEBUG_CATEGORY_INIT (bt_mqtt_debug, "btmqtt", 0,
+        "btpublish's MQTT client");
     mosquitto_lib_init ();
     g_once_init_leave (&lib_init, 1);
   }
   mqtt = g_new0 (GstBtMqtt, 1);
   g_mutex_init (&mqtt->lock);
   g_cond_init (&mqtt->drained);
+  g_cond_init (&mqtt->wake);
   mqtt->callbacks = *callbacks;
   mqtt->user_data = user_data;
   mqtt->qos = settings->qos;
   mqtt->max_queue = MAX (settings->max_queue, 1);
   mqtt->reconnect_delay_max = MAX (settings->reconnect_delay_max, 1);
   mqtt->subscribe = g_strdup (settings->subscribe);
+  mqtt->host = g_strdup (settings->host);
+  mqtt->port = settings->port;
   mqtt->mosq = mosquitto_new (settings->client_id, TRUE, mqtt);
   if (!mqtt->mosq) {
     mqtt_fail (error, "cannot create the MQTT client", errno == EINVAL ?
@@ -272,34 +331,9 @@ gst_bt_mqtt_new (const GstBtMqttSettings *settings,
     gst_bt_mqtt_free (mqtt);
     return NULL;
   }
-  /* a broker that is down now is retried by the loop thread */
-  rc = mosquitto_connect_async (mqtt->mosq, settings->host,
-      (int) settings->port, KEEPALIVE_S);
-  if (rc != MOSQ_ERR_SUCCESS)
-    mqtt->callbacks.connection (FALSE, rc == MOSQ_ERR_ERRNO ?
-        g_strerror (errno) : mosquitto_strerror (rc), user_data);
-  rc = mosquitto_loop_start (mqtt->mosq);
-  if (rc != MOSQ_ERR_SUCCESS) {
-    mqtt_fail (error, "cannot start the MQTT thread", rc);
-    gst_bt_mqtt_free (mqtt);
-    return NULL;
-  }
+  /* a broker that is down now is retried there */
+  mqtt->thread = g_thread_new ("bt-mqtt", mqtt_run, mqtt);
   return mqtt;
-}
-
-/* After libmosquitto's loop thread gave up: join it, reconnect, start a
- * new one; in a thread of its own, as joining and name lookups may take a
- * while. A reconnection that fails at once leaves the new loop thread to
- * retry (blocking reconnections in it do not end it). */
-static gpointer
-mqtt_restart_loop (gpointer data)
-{
-  GstBtMqtt *mqtt = data;
-
-  mosquitto_loop_stop (mqtt->mosq, FALSE);
-  mosquitto_reconnect_async (mqtt->mosq);
-  mosquitto_loop_start (mqtt->mosq);
-  return NULL;
 }
 
 gboolean
@@ -309,13 +343,6 @@ gst_bt_mqtt_publish (GstBtMqtt *mqtt, const gchar *topic,
   int rc;
 
   g_mutex_lock (&mqtt->lock);
-  if (mqtt->loop_ended && g_get_monotonic_time () >= mqtt->restart_at) {
-    mqtt->loop_ended = FALSE;
-    if (mqtt->restarter)
-      g_thread_join (mqtt->restarter);
-    mqtt->restarter = g_thread_new ("bt-mqtt-restart", mqtt_restart_loop,
-        mqtt);
-  }
   if (mqtt->queued >= mqtt->max_queue
       || (mqtt->qos == 0 && !mqtt->connected)) {
     g_mutex_unlock (&mqtt->lock);
@@ -368,15 +395,19 @@ gst_bt_mqtt_flush (GstBtMqtt *mqtt, guint timeout_ms)
 void
 gst_bt_mqtt_free (GstBtMqtt *mqtt)
 {
-  if (mqtt->restarter)
-    g_thread_join (mqtt->restarter);
-  if (mqtt->mosq) {
-    mosquitto_disconnect (mqtt->mosq);
-    mosquitto_loop_stop (mqtt->mosq, FALSE);
+  g_mutex_lock (&mqtt->lock);
+  mqtt->stopping = TRUE;
+  g_cond_broadcast (&mqtt->wake);
+  g_mutex_unlock (&mqtt->lock);
+  if (mqtt->thread)
+    g_thread_join (mqtt->thread);
+  if (mqtt->mosq)
     mosquitto_destroy (mqtt->mosq);
-  }
   g_free (mqtt->subscribe);
+  g_free (mqtt->host);
+  g_free (mqtt->reported);
   g_mutex_clear (&mqtt->lock);
   g_cond_clear (&mqtt->drained);
+  g_cond_clear (&mqtt->wake);
   g_free (mqtt);
 }

@@ -1,6 +1,6 @@
-/* gstbtmqtt.h - btpublish's MQTT client: libmosquitto in its own network
- * thread behind a bounded queue, so the streaming thread never waits on
- * the network. Built only when libmosquitto is found (BT_HAVE_MQTT).
+/* gstbtmqtt.h - btpublish's MQTT client: libmosquitto driven by a network
+ * thread of its own behind a bounded queue, so the streaming thread never
+ * waits on the network. Built only when libmosquitto is found (BT_HAVE_MQTT).
  *
  * SPDX-License-Identifier: MIT
  */

@@ -320,15 +320,9 @@ gst_bt_publish_match (GstBtPublish *self, const GstStructure *s)
   gst_structure_get_uint64 (s, "start", &start);
   gst_structure_get_uint64 (s, "stop", &stop);
   gst_structure_get_double (s, "peak", &peak);
-  if (g_str_equal (event, "stop")) {
-    object = gst_bt_json_segment_new (query, start, stop, peak);
-  } else {
-    object = json_object_new ();
-    json_object_set_string_member (object, "type", "match");
-    json_object_set_string_member (object, "query", query);
-    gst_bt_json_set_time (object, "start", start);
-    json_object_set_double_member (object, "peak", peak);
-  }
+  object = g_str_equal (event, "stop") ?
+      gst_bt_json_segment_new (query, start, stop, peak) :
+      gst_bt_json_match_new (query, start, peak);
   gst_bt_publish_send (self, object, G_MAXUINT64);
 }
 
@@ -343,12 +337,16 @@ gst_bt_publish_sink_event (GstBaseTransform *trans, GstEvent *event)
     gst_bt_publish_match (self, s);
 #ifdef BT_HAVE_MQTT
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->mqtt) {
-    /* EOS on the bus then means: delivered, or reported as not */
-    gst_bt_publish_mqtt_gap (self);
-    if (!gst_bt_mqtt_flush (self->mqtt, EOS_FLUSH_MS))
+    /* EOS on the bus then means: delivered, or reported as not. The queue
+     * drains first, so that a last gap report finds room. */
+    gboolean drained = gst_bt_mqtt_flush (self->mqtt, EOS_FLUSH_MS)
+        && gst_bt_publish_mqtt_gap (self)
+        && gst_bt_mqtt_flush (self->mqtt, EOS_FLUSH_MS);
+
+    if (!drained)
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
           ("The MQTT broker did not take every message before EOS."),
-          ("waited %d ms", EOS_FLUSH_MS));
+          ("waited up to %d ms", 2 * EOS_FLUSH_MS));
     if (self->gap_dropped > 0)
       gst_bt_publish_gap_close (self);
   }

@@ -107,14 +107,21 @@ class Node:
             % ("true" if live else "false", num_buffers, fps, MODEL, queries,
                matcher, publish, "true" if live else "false"))
         self.publisher = self.pipeline.get_by_name("p")
-        self.arrivals = []
-        self.pipeline.get_by_name("sink").get_static_pad("sink").add_probe(
-            Gst.PadProbeType.BUFFER, self._probe)
+        # (when a buffer entered btpublish, how long it stayed)
+        self.inside = []
+        self.publisher.get_static_pad("sink").add_probe(
+            Gst.PadProbeType.BUFFER, self._enter)
+        self.publisher.get_static_pad("src").add_probe(
+            Gst.PadProbeType.BUFFER, self._leave)
         self.messages = []
         self.eos = False
 
-    def _probe(self, pad, info):
-        self.arrivals.append(time.monotonic())
+    def _enter(self, pad, info):
+        self.entered = time.monotonic()
+        return Gst.PadProbeReturn.OK
+
+    def _leave(self, pad, info):
+        self.inside.append((self.entered, time.monotonic() - self.entered))
         return Gst.PadProbeReturn.OK
 
     def start(self):
@@ -288,9 +295,10 @@ def outage(tmp, max_queue):
         wait_for(lambda: len(sub.of("cam1")) >= published, 15,
                  "%d messages" % published)
         # the video never waited: buffers kept arriving while it was down
-        during = [t for t in node.arrivals if down < t < down + 2.5]
-        steps = [b - a for a, b in zip(during, during[1:])]
-        return node, sub.of("cam1"), n, len(during), max(steps or [0])
+        # the video never waited: buffers kept passing btpublish while the
+        # broker was down, each at once
+        during = [d for t, d in node.inside if down < t < down + 2.5]
+        return node, sub.of("cam1"), n, len(during), max(during or [0])
     finally:
         sub.close()
         broker.stop()
@@ -302,7 +310,7 @@ def test_restart_gap(tmp):
     node, got, n, during, step = outage(tmp, 5)
     frames = [m["frame"] for m in got if m["type"] == "frame"]
     gaps = [m for m in got if m["type"] == "gap"]
-    assert during >= 30 and step < 0.5, (during, step)
+    assert during >= 10 and step < 0.1, (during, step)
     assert gaps, "no gap message"
     gap_frames = set()
     for g in gaps:
@@ -320,22 +328,24 @@ def test_restart_gap(tmp):
     assert sum(s.get_uint64("dropped")[1] for s in bus_gaps) == dropped
     conn = [s.get_value("connected")
             for s in node.named("bridgetower-publish-connection")]
-    assert conn[:3] == [True, False, True], conn
-    return ("%d buffers while the broker was down, longest wait %.3f s; "
-            "%d messages dropped and reported" % (during, step, dropped))
+    # connected, lost (and maybe refused while down), connected again
+    assert conn[0] and not conn[1] and conn[-1], conn
+    return ("%d buffers while the broker was down, longest in btpublish "
+            "%.1f ms; %d messages dropped and reported"
+            % (during, step * 1e3, dropped))
 
 
 def test_restart_nothing_lost(tmp):
     """QoS 1 with room for the outage in the queue: nothing lost."""
     node, got, n, during, step = outage(tmp, 1000)
     frames = sorted(set(m["frame"] for m in got if m["type"] == "frame"))
-    assert during >= 30 and step < 0.5, (during, step)
+    assert during >= 10 and step < 0.1, (during, step)
     assert node.publisher.get_property("dropped") == 0, node.messages
     assert frames == list(range(n)), (sorted(set(range(n)) - set(frames)),
                                       node.messages)
     assert not [m for m in got if m["type"] == "gap"]
-    return ("%d buffers while the broker was down, longest wait %.3f s; "
-            "all %d frames arrived" % (during, step, n))
+    return ("%d buffers while the broker was down, longest in btpublish "
+            "%.1f ms; all %d frames arrived" % (during, step * 1e3, n))
 
 
 def test_fleet_queries(tmp):
@@ -508,7 +518,8 @@ def test_tls(tmp):
         reasons = [s.get_string("reason")
                    for s in node.named("bridgetower-publish-connection")]
         assert any("TLS" in r for r in reasons), reasons
-        # libmosquitto's thread ends on a TLS error: btpublish restarts it
+        # a failed handshake is retried (libmosquitto's own loop thread
+        # would have ended after the first)
         attempts = open(log, errors="replace").read().count(
             "New connection") - before
         assert attempts >= 2, attempts

@@ -5,17 +5,23 @@ one mosquitto on 127.0.0.1 with one QoS 1 subscriber. Prints frames/s per
 node with and without btpublish, messages/s as the broker counts them
 ($SYS/broker/publish/messages/received), and CPU time: of the nodes per
 frame, and of the broker per message (which a loaded machine changes
-less than the rates). Not run in CI.
+less than the rates); then the time a frame spends in btpublish (pad
+probes around it, against identity in its place). Not run in CI.
 
     GST_PLUGIN_PATH=build/plugin tests/bench/bench-publish.py [--frames N]
 """
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+import gi
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -75,6 +81,33 @@ def run_nodes(nodes, frames, publish):
     return rates, time.monotonic() - start, cpu_children() - cpu
 
 
+def time_in_element(element, frames):
+    """Min and median wall time (us) between a buffer entering `element`
+    and leaving it, the first 100 buffers left out."""
+    p = Gst.parse_launch(
+        "videotestsrc num-buffers=%d ! video/x-raw,width=48,height=40 ! "
+        "btpreprocess ! btencoder model=\"%s\" ! btmatcher "
+        "queries=\"a cat;a dog\" ! %s name=x ! fakesink"
+        % (frames, MODEL, element))
+    x = p.get_by_name("x")
+    entered, spent = [0], []
+
+    def into(pad, info):
+        entered[0] = time.perf_counter_ns()
+        return Gst.PadProbeReturn.OK
+
+    def out(pad, info):
+        spent.append((time.perf_counter_ns() - entered[0]) / 1e3)
+        return Gst.PadProbeReturn.OK
+    x.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, into)
+    x.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, out)
+    p.set_state(Gst.State.PLAYING)
+    p.get_bus().timed_pop_filtered(300 * Gst.SECOND,
+                                   Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    p.set_state(Gst.State.NULL)
+    return min(spent[100:]), statistics.median(spent[100:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=2000)
@@ -108,6 +141,24 @@ def main():
                           % (nodes, qos, sum(rates) / nodes,
                              cpu * 1e6 / (nodes * args.frames), count / wall,
                              count, wall, broker_cpu * 1e6 / max(count, 1)))
+            print()
+            print("| in place of btpublish | time per frame, min | median |")
+            print("|---|---|---|")
+            Gst.init(None)
+            url = "mqtt://127.0.0.1:%d/bt/cost" % broker.port
+            for name, element in [
+                    ("identity", "identity"),
+                    ("btpublish method=file (/dev/null)",
+                     "btpublish location=/dev/null"),
+                    ("btpublish MQTT QoS 0",
+                     "btpublish method=mqtt qos=0 location=" + url),
+                    ("btpublish MQTT QoS 1",
+                     "btpublish method=mqtt qos=1 location=" + url)]:
+                runs = [time_in_element(element, args.frames)
+                        for _ in range(2)]
+                print("| %s | %.1f us | %.1f us |"
+                      % (name, min(r[0] for r in runs),
+                         min(r[1] for r in runs)))
         finally:
             sub.terminate()
             sub.wait()
