@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include "bridgetower.h"
+#include "gstbtencoder.h"
+#include "gstbtmatcher.h"
+#include "gstbtpreprocess.h"
 #include "gstbtquerylist.h"
 #include "gstbttextcache.h"
 
@@ -724,6 +727,9 @@ main (int argc, char **argv)
 
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
+  GST_ELEMENT_REGISTER (btpreprocess, NULL);
+  GST_ELEMENT_REGISTER (btencoder, NULL);
+  GST_ELEMENT_REGISTER (btmatcher, NULL);
   itm_dir = golden_model ("itm_add_t3v3c2");
 
   g_test_add_func ("/sizes/preprocess-huge-crop", test_preprocess_huge_crop);
