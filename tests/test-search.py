@@ -424,6 +424,14 @@ def test_resume():
     third = search_json(*COMMON[:1], videos, *COMMON[2:], "-o", out,
                         "--interval", "2")
     assert [v["status"] for v in third["videos"]] == ["searched"] * 2
+    # the same videos named in a list: resumed again
+    listing = os.path.join(tmp, "videos.txt")
+    with open(listing, "w", encoding="utf-8") as f:
+        f.write("".join(os.path.join(videos, n) + "\n"
+                        for n in ("one.mp4", "two.mp4")))
+    fourth = search_json(COMMON[0], *COMMON[2:], "--from", listing, "-o", out,
+                         "--interval", "2")
+    assert [v["status"] for v in fourth["videos"]] == ["resumed"] * 2
 
 
 def result_scores(path, query):
