@@ -90,6 +90,28 @@ gst_bt_precision_get_type (void)
   return type;
 }
 
+/* The folder must serve the whole chain: without a tokenizer btmatcher
+ * could not encode its queries, and would only say so at the first
+ * frame. */
+static gboolean
+gst_bt_encoder_check_folder (GstBtEncoder *self, const gchar *path)
+{
+  if (!bt_model_get_tokenizer (self->model)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("The model folder \"%s\" has no tokenizer.", path),
+        ("%s: tokenizer.json, or vocab.json + merges.txt, is needed to "
+            "encode btmatcher's queries", path));
+    return FALSE;
+  }
+  if (!bt_model_has_image_config_file (self->model))
+    GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+        ("The model folder \"%s\" has no preprocessor_config.json: "
+            "BridgeTowerImageProcessor's defaults are used.", path),
+        ("class defaults sized to config.json's image_size (%d)",
+            bt_model_get_config (self->model)->vision.image_size));
+  return TRUE;
+}
+
 static gboolean
 gst_bt_encoder_start (GstBaseTransform *trans)
 {
@@ -122,6 +144,10 @@ gst_bt_encoder_start (GstBaseTransform *trans)
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot load the BridgeTower model \"%s\".", path),
         ("%s", error->message));
+    return FALSE;
+  }
+  if (!gst_bt_encoder_check_folder (self, path)) {
+    g_clear_pointer (&self->model, bt_model_unref);
     return FALSE;
   }
   self->ctx = bt_context_new (self->model);

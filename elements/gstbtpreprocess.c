@@ -179,10 +179,18 @@ gst_bt_preprocess_set_caps (GstBaseTransform *trans, GstCaps *incaps,
   GST_DEBUG_OBJECT (self, "%dx%d %s -> tensor 3x%dx%d", width, height,
       gst_video_format_to_string (format), self->out_height, self->out_width);
 
+  /* the pool takes a 32-bit size: a larger block would be truncated */
+  if (gst_bt_tensor_block_size (self->out_width, self->out_height) > G_MAXUINT) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, (NULL),
+        ("a 3x%dx%d tensor does not fit one buffer", self->out_height,
+            self->out_width));
+    return FALSE;
+  }
   self->tensor_pool = gst_buffer_pool_new ();
   pool_config = gst_buffer_pool_get_config (self->tensor_pool);
   gst_buffer_pool_config_set_params (pool_config, NULL,
-      gst_bt_tensor_block_size (self->out_width, self->out_height), 2, 0);
+      (guint) gst_bt_tensor_block_size (self->out_width, self->out_height), 2,
+      0);
   if (!gst_buffer_pool_set_config (self->tensor_pool, pool_config)
       || !gst_buffer_pool_set_active (self->tensor_pool, TRUE)) {
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, (NULL),

@@ -6,6 +6,7 @@
 #include "bt-config.h"
 #include "bt-json.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -496,6 +497,17 @@ bt_config_load (BtConfig *config, const char *path, GError **error)
   else
     file = g_strdup (path);
 
+  /* do not read a weights file (or a device) whole to find it is no config */
+  GStatBuf st;
+  if (g_stat (file, &st) == 0 && !S_ISREG (st.st_mode)) {
+    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: not a regular file", file);
+    return FALSE;
+  }
+  if (g_stat (file, &st) == 0 && st.st_size > BT_CONFIG_MAX_BYTES) {
+    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT, "%s: %" G_GINT64_FORMAT
+                 " bytes is too large for a config", file, (gint64) st.st_size);
+    return FALSE;
+  }
   if (!g_file_get_contents (file, &contents, &length, &io_error)) {
     g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s", io_error->message);
     return FALSE;

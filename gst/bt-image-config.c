@@ -10,8 +10,11 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-/* Larger sizes are valid upstream but would only serve to exhaust memory. */
-#define MAX_EDGE 16384
+/* Larger sizes are valid upstream, but BridgeTower models take 288 to 384
+ * pixels and interpolate their position grid to little more: past this a
+ * size only serves to exhaust memory (a 2048 x 2048 frame's tensor is
+ * already 84 MB). */
+#define MAX_EDGE 2048
 
 static const float clip_mean[3] = { 0.48145466f, 0.4578275f, 0.40821073f };
 static const float clip_std[3] = { 0.26862954f, 0.26130258f, 0.27577711f };
@@ -177,7 +180,7 @@ parse_config (BtImageConfig *config, JsonObject *root, const char *file,
     if (!read_size (node, &size_h, &size_w))
       return fail (error, BT_ERROR_CONFIG, file, "size",
                    "expected a positive edge: a number, {\"shortest_edge\"} "
-                   "or {\"height\", \"width\"} (at most 16384)");
+                   "or {\"height\", \"width\"} (at most 2048)");
     config->shortest_edge = MIN (size_h, size_w);
   }
 
@@ -187,12 +190,12 @@ parse_config (BtImageConfig *config, JsonObject *root, const char *file,
       && !read_size (node, &config->crop_height, &config->crop_width))
     return fail (error, BT_ERROR_CONFIG, file, "crop_size",
                  "expected a positive edge: a number, {\"shortest_edge\"} "
-                 "or {\"height\", \"width\"} (at most 16384)");
+                 "or {\"height\", \"width\"} (at most 2048)");
 
   node = json_object_get_member (root, "size_divisor");
   if (node && !edge_from_node (node, &config->size_divisor))
     return fail (error, BT_ERROR_CONFIG, file, "size_divisor",
-                 "expected a positive integer (at most 16384)");
+                 "expected a positive integer (at most 2048)");
 
   node = json_object_get_member (root, "resample");
   if (node && !JSON_NODE_HOLDS_NULL (node)) {

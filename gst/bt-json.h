@@ -1,5 +1,5 @@
 /* bt-json.h - reading untrusted JSON (config files, headers, indexes)
- * safely through json-glib. Private to libbridgetower.
+ * safely through json-glib. Private to libbridgetower and its elements.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -28,5 +28,10 @@ JsonNode *bt_json_parse_object (const char *text, gsize len, const char *what,
 
 /* The same for a file (BT_ERROR_IO when it cannot be read). */
 JsonNode *bt_json_load_object (const char *path, GError **error);
+
+/* `node` as strict JSON (RFC 8259), which json-glib's generator is not:
+ * NaN and infinities become null, control characters in strings are
+ * escaped. `pretty`: two-space indentation; else one line. g_free. */
+char *bt_json_to_string (JsonNode *node, gboolean pretty);
 
 G_END_DECLS

@@ -91,6 +91,7 @@ struct _BtModel {
   GPtrArray *owned;                 /* buffers of random weights */
   BtTokenizer *tokenizer;
   BtImageConfig image_config;
+  gboolean image_config_file;       /* from preprocessor_config.json */
 
   /* derived sizes */
   int n_text_layers;                /* T */

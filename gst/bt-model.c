@@ -468,6 +468,12 @@ bt_model_load (const char *dir, BtPrecision precision, GError **error)
 
   if (!check_precision (precision, error))
     return NULL;
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: expected a model folder "
+                 "(config.json, weights, tokenizer files)%s", dir,
+                 g_file_test (dir, G_FILE_TEST_EXISTS) ? ", not a file" : "");
+    return NULL;
+  }
   bt_config_init_defaults (&config);
   if (!bt_config_load (&config, dir, error)
       || !bt_config_validate (&config, error))
@@ -489,7 +495,8 @@ bt_model_load (const char *dir, BtPrecision precision, GError **error)
     return NULL;
   }
 
-  if (has_file (dir, "preprocessor_config.json")
+  m->image_config_file = has_file (dir, "preprocessor_config.json");
+  if (m->image_config_file
       && !bt_image_config_load (&m->image_config, dir, error)) {
     bt_model_unref (m);
     return NULL;
@@ -504,6 +511,29 @@ bt_model_load (const char *dir, BtPrecision precision, GError **error)
     }
   }
   return m;
+}
+
+gboolean
+bt_model_check_processor_files (const char *dir, gboolean *has_image_config,
+                                GError **error)
+{
+  BtImageConfig image_config;
+  BtTokenizer *tok;
+
+  *has_image_config = has_file (dir, "preprocessor_config.json");
+  if (*has_image_config && !bt_image_config_load (&image_config, dir, error))
+    return FALSE;
+  if (!has_file (dir, "tokenizer.json") && !has_file (dir, "vocab.json")) {
+    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: no tokenizer "
+                 "(tokenizer.json, or vocab.json + merges.txt): texts cannot "
+                 "be encoded", dir);
+    return FALSE;
+  }
+  tok = bt_tokenizer_load (dir, error);
+  if (!tok)
+    return FALSE;
+  bt_tokenizer_free (tok);
+  return TRUE;
 }
 
 BtModel *
@@ -585,6 +615,12 @@ BtTokenizer *
 bt_model_get_tokenizer (const BtModel *model)
 {
   return model->tokenizer;
+}
+
+gboolean
+bt_model_has_image_config_file (const BtModel *model)
+{
+  return model->image_config_file;
 }
 
 const BtImageConfig *

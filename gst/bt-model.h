@@ -49,6 +49,18 @@ const char *bt_model_get_path (const BtModel *model);
 BtTokenizer *bt_model_get_tokenizer (const BtModel *model);
 /* What BridgeTowerProcessor applies (center crop and normalise forced on). */
 const BtImageConfig *bt_model_get_image_config (const BtModel *model);
+/* FALSE when the folder has no preprocessor_config.json: the image settings
+ * are then BridgeTowerImageProcessor's defaults sized to config.json's
+ * image_size. */
+gboolean bt_model_has_image_config_file (const BtModel *model);
+
+/* The processor files of a model folder, read as bt_model_load reads them:
+ * FALSE with `error` when it has no tokenizer (tokenizer.json, or
+ * vocab.json + merges.txt) or when that or preprocessor_config.json does not
+ * parse. *has_image_config says whether preprocessor_config.json is there. */
+gboolean bt_model_check_processor_files (const char *dir,
+                                         gboolean *has_image_config,
+                                         GError **error);
 /* exp(logit_scale) of the ITC head; 0 without one. */
 float bt_model_get_logit_scale (const BtModel *model);
 

@@ -42,7 +42,8 @@ typedef struct {
   GPtrArray *items;             /* TUPLE, LIST, DICT */
   GlobalKind global;
   BtDType dtype;                /* GLOBAL storage type, STORAGE */
-  BtPickleTensor tensor;        /* TENSOR (name unset); STORAGE numel */
+  gint64 numel;                 /* STORAGE: its element count */
+  BtPickleTensor *tensor;       /* TENSOR (name unset) */
 } Obj;
 
 typedef struct {
@@ -54,8 +55,19 @@ typedef struct {
   GPtrArray *stack;             /* Obj* */
   GArray *marks;                /* guint: stack lengths at MARK */
   GHashTable *memo;             /* guint index -> Obj* */
+  gsize used;                   /* bytes of objects, references, strings */
+  gsize budget;
   GError **error;
 } Unpickler;
+
+/* What the machine may hold, in proportion to the pickle: torch's
+ * state_dict pickles need about 18 bytes of objects per pickle byte, while
+ * a run of one-byte opcodes such as EMPTY_LIST costs ~130 each. */
+#define BUDGET_PER_BYTE 48
+#define BUDGET_BASE (1024 * 1024)
+#define OBJ_COST (sizeof (Obj) + 64)
+#define REF_COST sizeof (gpointer)
+#define MEMO_COST 32
 
 static const struct {
   guint8 op;
@@ -117,7 +129,9 @@ obj_free (gpointer p)
   g_free (o->str);
   if (o->items)
     g_ptr_array_unref (o->items);
-  g_free (o->tensor.storage_key);
+  if (o->tensor)
+    g_free (o->tensor->storage_key);
+  g_free (o->tensor);
   g_free (o);
 }
 
@@ -125,6 +139,7 @@ static Obj *
 obj_new (Unpickler *u, ObjKind kind)
 {
   Obj *o = g_new0 (Obj, 1);
+  u->used += OBJ_COST;
   o->kind = kind;
   if (kind == OBJ_TUPLE || kind == OBJ_LIST || kind == OBJ_DICT)
     o->items = g_ptr_array_new ();
@@ -158,6 +173,7 @@ read_le (Unpickler *u, guint n)
 static gboolean
 push (Unpickler *u, Obj *o)
 {
+  u->used += REF_COST;
   g_ptr_array_add (u->stack, o);
   return TRUE;
 }
@@ -193,6 +209,8 @@ pop_mark (Unpickler *u, GPtrArray *into)
     return fail (u, BT_ERROR_FORMAT, "no MARK on the stack");
   guint mark = g_array_index (u->marks, guint, u->marks->len - 1);
   g_array_set_size (u->marks, u->marks->len - 1);
+  if (into)
+    u->used += (gsize) (u->stack->len - mark) * REF_COST;
   for (guint i = mark; into && i < u->stack->len; i++)
     g_ptr_array_add (into, g_ptr_array_index (u->stack, i));
   g_ptr_array_set_size (u->stack, mark);
@@ -213,6 +231,7 @@ op_string (Unpickler *u, guint len_bytes)
   if (!g_utf8_validate_len (s, len, NULL) || memchr (s, '\0', len))
     return fail (u, BT_ERROR_FORMAT, "string is not NUL-free UTF-8");
   Obj *o = obj_new (u, OBJ_STR);
+  u->used += len;
   o->str = g_strndup (s, len);
   u->pos += len;
   return push (u, o);
@@ -368,6 +387,7 @@ op_put (Unpickler *u, guint idx_bytes)
   Obj *o = top (u);
   if (!o)
     return FALSE;
+  u->used += MEMO_COST;
   g_hash_table_insert (u->memo, GUINT_TO_POINTER ((guint) idx), o);
   return TRUE;
 }
@@ -409,7 +429,7 @@ op_binpersid (Unpickler *u)
   Obj *s = obj_new (u, OBJ_STORAGE);
   s->dtype = f[1]->dtype;
   s->str = g_strdup (f[2]->str);
-  s->tensor.storage_numel = f[4]->i;
+  s->numel = f[4]->i;
   return push (u, s);
 }
 
@@ -436,10 +456,11 @@ rebuild_tensor (Unpickler *u, Obj *args)
                  "%d supported)", ndim, BT_MAX_DIMS);
 
   Obj *t = obj_new (u, OBJ_TENSOR);
-  BtPickleTensor *pt = &t->tensor;
+  BtPickleTensor *pt = t->tensor = g_new0 (BtPickleTensor, 1);
+  u->used += sizeof (BtPickleTensor);
   pt->dtype = storage->dtype;
   pt->storage_key = g_strdup (storage->str);
-  pt->storage_numel = storage->tensor.storage_numel;
+  pt->storage_numel = storage->numel;
   pt->storage_offset = offset->i;
   pt->ndim = (int) ndim;
 
@@ -534,6 +555,12 @@ opcode_name (guint8 op)
 static gboolean
 step (Unpickler *u, gboolean *stop)
 {
+  /* one step adds little beyond what the stack already holds, so checking
+   * between steps keeps the total near the budget */
+  if (u->used > u->budget)
+    return fail (u, BT_ERROR_FORMAT, "the pickle builds more than %"
+                 G_GSIZE_FORMAT " bytes of objects from %" G_GSIZE_FORMAT
+                 " bytes: not a state_dict", u->budget, u->size);
   if (!need (u, 1))
     return FALSE;
   guint8 op = u->data[u->pos++];
@@ -665,9 +692,9 @@ collect (Unpickler *u, Obj *root)
       g_array_unref (out);
       return NULL;
     }
-    BtPickleTensor t = v->tensor;
+    BtPickleTensor t = *v->tensor;
     t.name = g_strdup (k->str);
-    t.storage_key = g_strdup (v->tensor.storage_key);
+    t.storage_key = g_strdup (v->tensor->storage_key);
     g_array_append_val (out, t);
   }
   return out;
@@ -685,6 +712,7 @@ bt_pickle_load_state_dict (const guint8 *data, gsize size, const char *name,
     .stack = g_ptr_array_new (),
     .marks = g_array_new (FALSE, FALSE, sizeof (guint)),
     .memo = g_hash_table_new (g_direct_hash, g_direct_equal),
+    .budget = BUDGET_BASE + size * BUDGET_PER_BYTE,
     .error = error,
   };
   GArray *out = NULL;

@@ -1,14 +1,16 @@
 /* bt-safetensors.c - the safetensors format: an 8-byte little-endian header
  * length, a JSON header naming every tensor's dtype, shape and byte range,
- * then the data area. Read through an mmap and validated completely before
+ * then the data area. Copied into memory and validated completely before
  * any tensor is handed out; written for the command's outputs.
  *
  * SPDX-License-Identifier: MIT
  */
 #include "bt-safetensors.h"
+#include "bt-file-private.h"
 #include "bt-json.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -29,7 +31,7 @@ typedef struct {
 
 struct _BtSafetensors {
   char *name;
-  GMappedFile *mapped;          /* NULL when opened from caller's data */
+  GBytes *bytes;                /* NULL when opened from caller's data */
   const guint8 *data;
   gsize size;
   Entry *entries;               /* by data offset */
@@ -348,17 +350,12 @@ BtSafetensors *
 bt_safetensors_open (const char *path, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
-  g_autoptr (GError) map_error = NULL;
-  GMappedFile *mapped = g_mapped_file_new (path, FALSE, &map_error);
-  if (!mapped) {
-    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: %s", path,
-                 map_error->message);
+  GBytes *bytes = bt_file_read_private (path, error);
+  if (!bytes)
     return NULL;
-  }
   BtSafetensors *st = new_reader (path);
-  st->mapped = mapped;
-  st->data = (const guint8 *) g_mapped_file_get_contents (mapped);
-  st->size = g_mapped_file_get_length (mapped);
+  st->bytes = bytes;
+  st->data = g_bytes_get_data (bytes, &st->size);
   if (!parse (st, error)) {
     bt_safetensors_free (st);
     return NULL;
@@ -376,8 +373,8 @@ bt_safetensors_free (BtSafetensors *st)
   g_free (st->entries);
   g_hash_table_destroy (st->index);
   g_hash_table_destroy (st->metadata);
-  if (st->mapped)
-    g_mapped_file_unref (st->mapped);
+  if (st->bytes)
+    g_bytes_unref (st->bytes);
   g_free (st->name);
   g_free (st);
 }
@@ -466,11 +463,9 @@ bt_safetensors_write (const char *path, const BtTensorSet *set, GError **error)
   }
   json_builder_end_object (b);
 
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  gsize json_len = 0;
-  g_autofree char *json = json_generator_to_data (gen, &json_len);
+  g_autofree char *json = bt_json_to_string (root, FALSE);
+  gsize json_len = strlen (json);
 
   /* pad with spaces (allowed trailing JSON whitespace) so that the data area
    * starts 8-byte aligned */
@@ -480,7 +475,9 @@ bt_safetensors_write (const char *path, const BtTensorSet *set, GError **error)
     prefix[i] = (guint8) ((guint64) header_len >> (8 * i));
 
   g_autofree char *tmp_path = g_strdup_printf ("%s.tmp-XXXXXX", path);
-  int fd = g_mkstemp (tmp_path);
+  /* 0666 less the umask, as any new file: g_mkstemp's 0600 would leave
+   * outputs unreadable to the group */
+  int fd = g_mkstemp_full (tmp_path, O_RDWR, 0666);
   if (fd < 0) {
     int saved = errno;
     g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: cannot create: %s", path,

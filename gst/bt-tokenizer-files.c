@@ -227,15 +227,21 @@ set_token (BtTokenizer *tok, int id, const char *token)
     g_ptr_array_index (tok->tokens, id) = (gpointer) token;
 }
 
-static gboolean
+/* NULL, or why the entry cannot be part of a vocabulary: HF's
+ * decoding needs ids and tokens one to one. */
+static const char *
 add_vocab_entry (BtTokenizer *tok, const char *token, gint64 id)
 {
   if (id < 0 || id >= MAX_TOKEN_ID)
-    return FALSE;
+    return "token id out of range";
+  if (g_hash_table_contains (tok->vocab, token))
+    return "a token appears twice in the vocabulary";
+  if (id < tok->tokens->len && g_ptr_array_index (tok->tokens, id))
+    return "two tokens have the same id";
   const char *interned = g_string_chunk_insert (tok->strings, token);
   g_hash_table_insert (tok->vocab, (gpointer) interned, GINT_TO_POINTER ((int) id));
   set_token (tok, (int) id, interned);
-  return TRUE;
+  return NULL;
 }
 
 /* A `{"token": id, ...}` object. */
@@ -251,10 +257,15 @@ scan_vocab (BtTokenizer *tok, BtJsonScan *scan)
       return FALSE;
     if (!bt_json_scan_int (scan, &id))
       return FALSE;
-    if (!add_vocab_entry (tok, scan->str->str, id)) {
-      bt_json_scan_fail (scan, "token id out of range");
+    const char *bad = add_vocab_entry (tok, scan->str->str, id);
+    if (bad) {
+      bt_json_scan_fail (scan, bad);
       return FALSE;
     }
+  }
+  if (!scan->failure && g_hash_table_size (tok->vocab) == 0) {
+    bt_json_scan_fail (scan, "the vocabulary is empty");
+    return FALSE;
   }
   return !scan->failure;
 }
@@ -378,6 +389,21 @@ resolve_specials (BtTokenizer *tok, FolderConfig *cfg)
 
 /* ---- merges ---------------------------------------------------------------- */
 
+/* NULL when both tokens and their concatenation are in the vocabulary (HF
+ * refuses the file otherwise), else the first that is not. */
+static const char *
+merge_unknown (BtTokenizer *tok, const char *left, const char *right,
+    GString *scratch)
+{
+  if (!g_hash_table_contains (tok->vocab, left))
+    return left;
+  if (!g_hash_table_contains (tok->vocab, right))
+    return right;
+  g_string_assign (scratch, left);
+  g_string_append (scratch, right);
+  return g_hash_table_contains (tok->vocab, scratch->str) ? NULL : scratch->str;
+}
+
 /* A ["a", "b"] pair: "a" is copied to `left`, "b" stays in scan->str. */
 static gboolean
 scan_merge_pair (BtJsonScan *scan, GString *left)
@@ -397,6 +423,7 @@ static gboolean
 scan_merges (BtTokenizer *tok, BtJsonScan *scan)
 {
   g_autoptr (GString) left = g_string_new (NULL);
+  g_autoptr (GString) scratch = g_string_new (NULL);
   gboolean first = TRUE;
   if (!bt_json_scan_open (scan, '['))
     return FALSE;
@@ -417,6 +444,11 @@ scan_merges (BtTokenizer *tok, BtJsonScan *scan)
       bt_json_scan_fail (scan, "a merge is neither \"a b\" nor [\"a\", \"b\"]");
       return FALSE;
     }
+    if (merge_unknown (tok, left->str, right, scratch)) {
+      bt_json_scan_fail (scan, "a merge names a token that is not in the "
+          "vocabulary");
+      return FALSE;
+    }
     bt_bpe_add_merge (tok->bpe, left->str, right);
   }
   return !scan->failure;
@@ -433,6 +465,7 @@ read_merges_txt (BtTokenizer *tok, const char *path, GError **error)
   const char *p = g_mapped_file_get_contents (file);
   const char *end = p + g_mapped_file_get_length (file);
   g_autoptr (GString) line = g_string_new (NULL);
+  g_autoptr (GString) scratch = g_string_new (NULL);
   for (int lineno = 1; p && p < end; lineno++) {
     const char *nl = memchr (p, '\n', (gsize) (end - p));
     const char *stop = nl ? nl : end;
@@ -452,6 +485,13 @@ read_merges_txt (BtTokenizer *tok, const char *path, GError **error)
       return FALSE;
     }
     *space = '\0';
+    const char *unknown = merge_unknown (tok, line->str, space + 1, scratch);
+    if (unknown) {
+      g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
+          "%s:%d: the merge names \"%s\", which is not in the vocabulary",
+          path, lineno, unknown);
+      return FALSE;
+    }
     bt_bpe_add_merge (tok->bpe, line->str, space + 1);
   }
   return TRUE;

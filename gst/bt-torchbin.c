@@ -1,11 +1,12 @@
 /* bt-torchbin.c - pytorch_model.bin: a zip holding `<prefix>/data.pkl`
  * (the state_dict, pickled) and one `<prefix>/data/<key>` entry per storage.
- * Contiguous tensors point into the mmap; strided views (torch keeps
+ * Contiguous tensors point into the file's private copy; strided views (torch keeps
  * expanded buffers with stride 0) are copied into contiguous memory.
  *
  * SPDX-License-Identifier: MIT
  */
 #include "bt-torchbin.h"
+#include "bt-file-private.h"
 #include "bt-pickle.h"
 #include "bt-zip.h"
 
@@ -22,7 +23,7 @@ typedef struct {
 
 struct _BtTorchBin {
   char *name;
-  GMappedFile *mapped;
+  GBytes *bytes;
   Item *items;
   guint n_items;
   GPtrArray *copies;            /* contiguous copies of strided views */
@@ -206,17 +207,14 @@ bt_torchbin_open_from_data (const guint8 *data, gsize size, const char *name,
 BtTorchBin *
 bt_torchbin_open (const char *path, GError **error)
 {
-  g_autoptr (GError) map_error = NULL;
-  GMappedFile *mapped = g_mapped_file_new (path, FALSE, &map_error);
-  if (!mapped) {
-    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: %s", path,
-                 map_error->message);
+  GBytes *bytes = bt_file_read_private (path, error);
+  if (!bytes)
     return NULL;
-  }
   BtTorchBin *tb = new_bin (path);
-  tb->mapped = mapped;
-  if (!parse (tb, (const guint8 *) g_mapped_file_get_contents (mapped),
-              g_mapped_file_get_length (mapped), error)) {
+  tb->bytes = bytes;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  if (!parse (tb, data, size, error)) {
     bt_torchbin_free (tb);
     return NULL;
   }
@@ -232,8 +230,8 @@ bt_torchbin_free (BtTorchBin *tb)
     g_free (tb->items[i].name);
   g_free (tb->items);
   g_ptr_array_unref (tb->copies);
-  if (tb->mapped)
-    g_mapped_file_unref (tb->mapped);
+  if (tb->bytes)
+    g_bytes_unref (tb->bytes);
   g_free (tb->name);
   g_free (tb);
 }

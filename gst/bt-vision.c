@@ -7,6 +7,11 @@
 
 #include <string.h>
 
+/* Interpolated position grids hold at most this many times the model's own
+ * patches (twice its resolution per side): attention grows with the square
+ * of the patches, and a crop of 4096 on a small model would ask for 275 GB. */
+#define BT_VISION_MAX_GRID_FACTOR 4
+
 /* x = x + attn(ln_1(x)); x = x + c_proj(QuickGELU(c_fc(ln_2(x)))). */
 static void
 vision_block (BtContext *ctx, const BtVisionBlockW *w, float *x, int n)
@@ -115,6 +120,14 @@ bt_vision_encode (BtContext *ctx, const float *pixels, int height, int width,
   }
 
   const int n = 1 + (height / vc->patch_size) * (width / vc->patch_size);
+  if (n - 1 > BT_VISION_MAX_GRID_FACTOR * m->grid * m->grid) {
+    g_set_error (error, BT_ERROR, BT_ERROR_INPUT,
+                 "Input image size (%d*%d) gives %d patches: the model's "
+                 "position grid of %dx%d interpolates to at most %d",
+                 height, width, n - 1, m->grid, m->grid,
+                 BT_VISION_MAX_GRID_FACTOR * m->grid * m->grid);
+    return NULL;
+  }
   float *x = bt_context_buffer (ctx, BT_WS_STREAM, (gsize) n * e);
   vision_embed (ctx, pixels, height, width, x);
   if (sink)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bridgetower.h"
+#include "bt-test-util.h"
 #include "gstbtmeta.h"
 #include "gstbtpreprocess.h"
 #include "gstbtencoder.h"
@@ -662,6 +663,69 @@ test_encoder_bad_model (void)
   g_rmdir (tmp);
 }
 
+/* Pops the messages of `type` until one whose text or debug has `needle`;
+ * NULL when none has. */
+static gchar *
+pop_message_with (GstBus *bus, GstMessageType type, const gchar *needle)
+{
+  GstMessage *msg;
+
+  while ((msg = gst_bus_pop_filtered (bus, type))) {
+    g_autoptr (GError) error = NULL;
+    g_autofree gchar *debug = NULL;
+    gchar *text;
+
+    if (type == GST_MESSAGE_WARNING)
+      gst_message_parse_warning (msg, &error, &debug);
+    else if (type == GST_MESSAGE_INFO)
+      gst_message_parse_info (msg, &error, &debug);
+    else
+      gst_message_parse_error (msg, &error, &debug);
+    gst_message_unref (msg);
+    text = g_strdup_printf ("%s | %s", error->message, debug ? debug : "");
+    if (strstr (text, needle))
+      return text;
+    g_free (text);
+  }
+  return NULL;
+}
+
+/* A folder without a tokenizer fails at start (btmatcher could not encode
+ * a query); one without preprocessor_config.json starts with a warning. */
+static void
+test_encoder_processor_files (void)
+{
+  static const gchar *const weights_only[] = { "config.json",
+    "model.safetensors", NULL
+  };
+  static const gchar *const no_images[] = { "config.json",
+    "model.safetensors", "tokenizer.json", NULL
+  };
+  g_autofree gchar *dir = bt_test_copy_model ("itm_add_t3v3c2", weights_only);
+  g_autofree gchar *dir2 = bt_test_copy_model ("itm_add_t3v3c2", no_images);
+  g_autofree gchar *text = start_error ("btencoder", "model", dir);
+  GstElement *enc = gst_element_factory_make ("btencoder", NULL);
+  GstBus *bus = gst_bus_new ();
+  g_autofree gchar *warning = NULL;
+
+  g_assert_nonnull (strstr (text, "tokenizer"));
+  g_assert_nonnull (strstr (text, dir));
+
+  gst_element_set_bus (enc, bus);
+  g_object_set (enc, "model", dir2, NULL);
+  g_assert_cmpint (gst_element_set_state (enc, GST_STATE_PAUSED), !=,
+      GST_STATE_CHANGE_FAILURE);
+  warning = pop_message_with (bus, GST_MESSAGE_WARNING,
+      "preprocessor_config.json");
+  g_assert_nonnull (warning);
+  g_test_message ("%s", warning);
+  gst_element_set_state (enc, GST_STATE_NULL);
+  release_bus (enc, bus);
+  gst_object_unref (enc);
+  bt_test_remove_dir (dir);
+  bt_test_remove_dir (dir2);
+}
+
 /* ---- btmatcher ------------------------------------------------------ */
 
 static GstHarness *
@@ -853,21 +917,6 @@ make_two_head_fixture (void)
   return dir;
 }
 
-static void
-remove_fixture (const gchar *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const gchar *name;
-
-  while ((name = g_dir_read_name (d))) {
-    g_autofree gchar *path = g_build_filename (dir, name, NULL);
-
-    g_unlink (path);
-  }
-  g_dir_close (d);
-  g_rmdir (dir);
-}
-
 /* auto on a two-head model: ITC for every query, ITM on the top-k by ITC,
  * score = ITM there and 0 elsewhere; all against the library. */
 static void
@@ -908,7 +957,7 @@ test_matcher_auto (void)
         g_assert_cmpfloat (smeta->scores[i].score, ==, smeta->scores[i].itm);
       } else {
         g_assert_true (isnan (smeta->scores[i].itm));
-        g_assert_cmpfloat (smeta->scores[i].score, ==, 0.0);
+        g_assert_true (isnan (smeta->scores[i].score));
       }
     }
     g_assert_cmpuint (shortlisted, ==, 2);
@@ -916,7 +965,7 @@ test_matcher_auto (void)
   }
   g_test_message ("auto: max abs error vs library %g", max_err);
   gst_harness_teardown (hr);
-  remove_fixture (dir);
+  bt_test_remove_dir (dir);
 }
 
 /* filter=true with interval=2: frames follow the last scored decision;
@@ -949,6 +998,273 @@ test_matcher_filter (void)
         GST_FLOW_OK);
   g_assert_cmpuint (gst_harness_buffers_in_queue (hr), ==, 2);
   gst_object_unref (match);
+  gst_harness_teardown (hr);
+}
+
+/* The GAP events the harness received, in order. */
+static GPtrArray *
+pull_gaps (GstHarness *hr)
+{
+  GPtrArray *gaps = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gst_event_unref);
+  GstEvent *ev;
+
+  while ((ev = gst_harness_try_pull_event (hr))) {
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_GAP)
+      g_ptr_array_add (gaps, ev);
+    else
+      gst_event_unref (ev);
+  }
+  return gaps;
+}
+
+/* filter=true: each dropped frame leaves a GAP with its PTS and duration
+ * (sinks preroll and keep time through a stretch without a match); at EOS
+ * a warning says that nothing passed. */
+static void
+test_matcher_filter_gaps (void)
+{
+  GstHarness *hr = chain_harness (itm_dir, NULL,
+      "mode=itm queries=\"a cat\" filter=true threshold=1.0");
+  GstBus *bus = gst_bus_new ();
+  g_autoptr (GPtrArray) gaps = NULL;
+  g_autofree gchar *text = NULL;
+
+  gst_element_set_bus (hr->element, bus);
+  for (guint i = 0; i < 5; i++)
+    g_assert_cmpint (gst_harness_push (hr, timed_frame (i, i)), ==,
+        GST_FLOW_OK);
+  g_assert_cmpuint (gst_harness_buffers_in_queue (hr), ==, 0);
+  gaps = pull_gaps (hr);
+  g_assert_cmpuint (gaps->len, ==, 5);
+  for (guint i = 0; i < 5; i++) {
+    GstClockTime ts, duration;
+
+    gst_event_parse_gap (g_ptr_array_index (gaps, i), &ts, &duration);
+    g_assert_cmpuint (ts, ==, i * (GST_SECOND / 30));
+    g_assert_cmpuint (duration, ==, GST_SECOND / 30);
+  }
+  g_assert_true (gst_harness_push_event (hr, gst_event_new_eos ()));
+  text = pop_message_with (bus, GST_MESSAGE_WARNING, "none of 5");
+  g_assert_nonnull (text);
+  g_test_message ("%s", text);
+  release_bus (hr->element, bus);
+  gst_harness_teardown (hr);
+}
+
+/* retimestamp=true: the frames that pass are back to back from 0; a
+ * dropped stretch leaves one empty GAP where the next frame will go; at
+ * EOS an info message counts what passed. */
+static void
+test_matcher_retimestamp (void)
+{
+  GstHarness *hr = chain_harness (itm_dir, NULL, "mode=itm "
+      "queries=\"a cat\" filter=true retimestamp=true hysteresis=0.0");
+  GstElement *match = matcher_of (hr);
+  GstBus *bus = gst_bus_new ();
+  static const gboolean keep[] = { FALSE, FALSE, TRUE, TRUE, FALSE, TRUE,
+    FALSE, FALSE, TRUE
+  };
+  g_autoptr (GPtrArray) gaps = NULL;
+  g_autofree gchar *text = NULL;
+  guint n_kept = 0;
+
+  gst_element_set_bus (hr->element, bus);
+  for (guint i = 0; i < G_N_ELEMENTS (keep); i++) {
+    g_object_set (match, "threshold", keep[i] ? 0.0 : 1.0, NULL);
+    g_assert_cmpint (gst_harness_push (hr, timed_frame (i, i)), ==,
+        GST_FLOW_OK);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (keep); i++) {
+    GstBuffer *out;
+
+    if (!keep[i])
+      continue;
+    out = gst_harness_pull (hr);
+    g_assert_cmpuint (GST_BUFFER_PTS (out), ==, n_kept * (GST_SECOND / 30));
+    g_assert_cmpuint (GST_BUFFER_DURATION (out), ==, GST_SECOND / 30);
+    gst_buffer_unref (out);
+    n_kept++;
+  }
+  g_assert_cmpuint (gst_harness_buffers_in_queue (hr), ==, 0);
+  /* stretches start at frames 0, 4 and 6: outputs 0, 2 and 3 */
+  gaps = pull_gaps (hr);
+  g_assert_cmpuint (gaps->len, ==, 3);
+  for (guint i = 0; i < 3; i++) {
+    static const guint at[] = { 0, 2, 3 };
+    GstClockTime ts, duration;
+
+    gst_event_parse_gap (g_ptr_array_index (gaps, i), &ts, &duration);
+    g_assert_cmpuint (ts, ==, at[i] * (GST_SECOND / 30));
+    g_assert_cmpuint (duration, ==, 0);
+  }
+  g_assert_true (gst_harness_push_event (hr, gst_event_new_eos ()));
+  text = pop_message_with (bus, GST_MESSAGE_INFO, "passed 4 of 9");
+  g_assert_nonnull (text);
+  gst_object_unref (match);
+  release_bus (hr->element, bus);
+  gst_harness_teardown (hr);
+}
+
+/* auto on a two-head model: the queries outside the ITM shortlist have no
+ * score (NaN) and do not match even with threshold 0, which every ITM
+ * probability reaches. */
+static void
+test_matcher_auto_unscored (void)
+{
+  g_autofree gchar *dir = make_two_head_fixture ();
+  GstHarness *hr = chain_harness (dir, NULL, "mode=auto top-k=1 "
+      "threshold=0.0 queries=\"a cat on a couch;a red car;two dogs\"");
+
+  for (guint f = 0; f < 2; f++) {
+    GstBuffer *out = gst_harness_push_and_pull (hr, timed_frame (f, 60 + f));
+    GstBtScoresMeta *smeta = gst_buffer_get_bt_scores_meta (out);
+    guint matched = 0;
+
+    g_assert_cmpuint (smeta->n_scores, ==, 3);
+    for (guint i = 0; i < 3; i++) {
+      g_assert_true (smeta->scores[i].matched == !isnan (smeta->scores[i].score));
+      matched += smeta->scores[i].matched;
+    }
+    g_assert_cmpuint (matched, ==, 1);
+    gst_buffer_unref (out);
+  }
+  gst_harness_teardown (hr);
+  bt_test_remove_dir (dir);
+}
+
+/* Pushes one frame through btpreprocess ! btencoder ! btmatcher `props`
+ * and returns the error message of the flow error, NULL when it passed. */
+static gchar *
+matcher_frame_error (const gchar *model_dir, const gchar *props)
+{
+  GstHarness *hr = chain_harness (model_dir, NULL, props);
+  GstBus *bus = gst_bus_new ();
+  GstFlowReturn ret;
+  gchar *text;
+
+  gst_element_set_bus (hr->element, bus);
+  ret = gst_harness_push (hr, timed_frame (0, 3));
+  text = pop_error (bus);
+  g_assert_true ((ret == GST_FLOW_ERROR) == (text != NULL));
+  release_bus (hr->element, bus);
+  gst_harness_teardown (hr);
+  return text;
+}
+
+/* A threshold outside the range of the mode's scores is an error: ITM
+ * probabilities are 0..1, ITC cosines -1..1. Per-query thresholds and
+ * changes while streaming are checked too. */
+static void
+test_matcher_threshold_range (void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("bt-thr-XXXXXX", NULL);
+  g_autofree gchar *file = g_build_filename (dir, "q.json", NULL);
+  g_autofree gchar *props = g_strdup_printf ("mode=itm queries-file=\"%s\"",
+      file);
+  gchar *text;
+  GstHarness *hr;
+  GstElement *match;
+  GstBus *bus = gst_bus_new ();
+
+  text = matcher_frame_error (itm_dir, "mode=itm queries=a threshold=-0.2");
+  g_assert_nonnull (text);
+  g_test_message ("%s", text);
+  g_assert_nonnull (strstr (text, "-0.2"));
+  g_assert_nonnull (strstr (text, "0..1"));
+  g_free (text);
+  g_assert_null (matcher_frame_error (itc_dir,
+          "mode=itc queries=a threshold=-0.2"));
+
+  g_assert_true (g_file_set_contents (file, "[{\"text\": \"a cat\", "
+          "\"threshold\": -0.5}]", -1, NULL));
+  text = matcher_frame_error (itm_dir, props);
+  g_assert_nonnull (text);
+  g_assert_nonnull (strstr (text, "a cat"));
+  g_free (text);
+
+  hr = chain_harness (itm_dir, NULL, "mode=itm queries=a threshold=0.5");
+  match = matcher_of (hr);
+  gst_element_set_bus (hr->element, bus);
+  gst_buffer_unref (gst_harness_push_and_pull (hr, timed_frame (0, 1)));
+  g_object_set (match, "threshold", -0.1, NULL);
+  g_assert_cmpint (gst_harness_push (hr, timed_frame (1, 1)), ==,
+      GST_FLOW_ERROR);
+  text = pop_error (bus);
+  g_assert_nonnull (strstr (text, "-0.1"));
+  g_free (text);
+  gst_object_unref (match);
+  release_bus (hr->element, bus);
+  gst_harness_teardown (hr);
+  g_unlink (file);
+  g_rmdir (dir);
+}
+
+/* Counts the bridgetower-scores and bridgetower-match messages on `bus`. */
+static void
+count_messages (GstBus *bus, guint *scores, guint *matches)
+{
+  GstMessage *msg;
+
+  *scores = *matches = 0;
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+
+    *scores += gst_structure_has_name (s, "bridgetower-scores");
+    *matches += gst_structure_has_name (s, "bridgetower-match");
+    gst_message_unref (msg);
+  }
+}
+
+/* post-messages=false silences the per-frame scores, not the matches;
+ * switching it back on while streaming brings them back. */
+static void
+test_matcher_post_messages (void)
+{
+  GstHarness *hr = chain_harness (itm_dir, NULL,
+      "mode=itm queries=a threshold=0.0 post-messages=false");
+  GstElement *match = matcher_of (hr);
+  GstBus *bus = gst_bus_new ();
+  guint scores, matches;
+
+  gst_element_set_bus (hr->element, bus);
+  for (guint i = 0; i < 3; i++)
+    gst_buffer_unref (gst_harness_push_and_pull (hr, timed_frame (i, i)));
+  count_messages (bus, &scores, &matches);
+  g_assert_cmpuint (scores, ==, 0);
+  g_assert_cmpuint (matches, ==, 1);
+  g_object_set (match, "post-messages", TRUE, NULL);
+  gst_buffer_unref (gst_harness_push_and_pull (hr, timed_frame (3, 3)));
+  count_messages (bus, &scores, &matches);
+  g_assert_cmpuint (scores, ==, 1);
+  gst_object_unref (match);
+  release_bus (hr->element, bus);
+  gst_harness_teardown (hr);
+}
+
+/* Buffers that never carry features (no btencoder upstream): a warning
+ * after 100 of them and at EOS, none before. */
+static void
+test_matcher_no_features (void)
+{
+  GstHarness *hr = gst_harness_new_parse ("btmatcher queries=a");
+  GstBus *bus = gst_bus_new ();
+  g_autofree gchar *text = NULL;
+
+  gst_element_set_bus (hr->element, bus);
+  gst_harness_set_src_caps (hr, video_caps ("RGB", 40, 30, NULL));
+  for (guint i = 0; i < 99; i++)
+    gst_buffer_unref (gst_harness_push_and_pull (hr, timed_frame (i, 0)));
+  g_assert_null (pop_message_with (bus, GST_MESSAGE_WARNING, "btencoder"));
+  gst_buffer_unref (gst_harness_push_and_pull (hr, timed_frame (99, 0)));
+  text = pop_message_with (bus, GST_MESSAGE_WARNING, "btencoder");
+  g_assert_nonnull (text);
+  g_test_message ("%s", text);
+  g_clear_pointer (&text, g_free);
+  g_assert_true (gst_harness_push_event (hr, gst_event_new_eos ()));
+  text = pop_message_with (bus, GST_MESSAGE_WARNING, "btencoder");
+  g_assert_nonnull (text);
+  release_bus (hr->element, bus);
   gst_harness_teardown (hr);
 }
 
@@ -1260,11 +1576,20 @@ main (int argc, char **argv)
   g_test_add_func ("/btencoder/needs-preprocess",
       test_encoder_needs_preprocess);
   g_test_add_func ("/btencoder/bad-model", test_encoder_bad_model);
+  g_test_add_func ("/btencoder/processor-files",
+      test_encoder_processor_files);
   g_test_add_func ("/btmatcher/itm", test_matcher_itm);
   g_test_add_func ("/btmatcher/itc", test_matcher_itc);
   g_test_add_func ("/btmatcher/missing-head", test_matcher_missing_head);
   g_test_add_func ("/btmatcher/auto", test_matcher_auto);
   g_test_add_func ("/btmatcher/filter", test_matcher_filter);
+  g_test_add_func ("/btmatcher/filter-gaps", test_matcher_filter_gaps);
+  g_test_add_func ("/btmatcher/retimestamp", test_matcher_retimestamp);
+  g_test_add_func ("/btmatcher/auto-unscored", test_matcher_auto_unscored);
+  g_test_add_func ("/btmatcher/threshold-range",
+      test_matcher_threshold_range);
+  g_test_add_func ("/btmatcher/post-messages", test_matcher_post_messages);
+  g_test_add_func ("/btmatcher/no-features", test_matcher_no_features);
   g_test_add_func ("/btmatcher/queries-change", test_matcher_queries_change);
   g_test_add_func ("/btmatcher/hysteresis", test_matcher_hysteresis);
   g_test_add_func ("/btmatcher/file-and-messages",

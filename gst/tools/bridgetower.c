@@ -29,7 +29,8 @@ usage (FILE *out)
   fprintf (out, "usage: bridgetower COMMAND [ARGS...]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf (out, "  %-11s %s\n", commands[i].name, commands[i].summary);
-  fprintf (out, "\n'bridgetower COMMAND --help' describes each.\n");
+  fprintf (out, "\n'bridgetower COMMAND --help' describes each; "
+           "'bridgetower --version' prints the version.\n");
 }
 
 int
@@ -42,6 +43,10 @@ main (int argc, char **argv)
   if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
     usage (stdout);
     return 0;
+  }
+  if (strcmp (argv[1], "--version") == 0) {
+    printf ("bridgetower %s\n", BT_VERSION);
+    return fflush (stdout) == 0 ? 0 : 1;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (strcmp (argv[1], commands[i].name) == 0)

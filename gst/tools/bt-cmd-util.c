@@ -3,10 +3,12 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bt-cmd-util.h"
+#include "bt-json.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 /* --precision is common to every model command: set while parsing, read
  * when the model loads. */
@@ -52,7 +54,20 @@ bt_cmd_parse_options (const char *command, const char *parameters,
     bt_cmd_print_error (command, "%s (see --help)", error->message);
     return FALSE;
   }
+  bt_cmd_drop_separator (argc, *argv);
   return TRUE;
+}
+
+void
+bt_cmd_drop_separator (int *argc, char **argv)
+{
+  for (int i = 1; i < *argc; i++) {
+    if (strcmp (argv[i], "--") == 0) {
+      memmove (&argv[i], &argv[i + 1], (*argc - i) * sizeof (char *));
+      (*argc)--;
+      return;
+    }
+  }
 }
 
 void
@@ -236,12 +251,8 @@ void
 bt_cmd_print_json (JsonBuilder *builder)
 {
   g_autoptr (JsonNode) root = json_builder_get_root (builder);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autofree char *text = NULL;
+  g_autofree char *text = bt_json_to_string (root, TRUE);
 
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
   printf ("%s\n", text);
 }
 

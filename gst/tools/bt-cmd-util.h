@@ -22,6 +22,10 @@ gboolean bt_cmd_parse_options (const char *command, const char *parameters,
                                const GOptionEntry *entries, int *argc,
                                char ***argv);
 
+/* GOption stops at "--" but leaves it in argv: removes that first "--" so
+ * that it ends the options instead of becoming a positional argument. */
+void bt_cmd_drop_separator (int *argc, char **argv);
+
 /* "bridgetower COMMAND: message" on stderr. */
 void bt_cmd_print_error (const char *command, const char *format, ...)
   G_GNUC_PRINTF (2, 3);

@@ -4,8 +4,10 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bt-cmd.h"
+#include "bt-cmd-util.h"
 
 #include "bt-inventory.h"
+#include "bt-json.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -80,6 +82,8 @@ typedef struct {
   guint n_required;
   guint n_ignored;
   GPtrArray *unknown;
+  gboolean processor_checked;  /* tokenizer and image settings read */
+  gboolean has_image_config;   /* preprocessor_config.json is there */
   GError *error;               /* the verdict: NULL when the folder is OK */
 } Report;
 
@@ -116,7 +120,12 @@ inspect (Report *r)
     r->heads = bt_inventory_detect_heads (&r->config, r->ckpt);
   required = bt_inventory_build (&r->config, r->heads);
   r->n_required = required->len;
-  bt_inventory_check (&r->config, r->heads, r->ckpt, r->unknown, &r->error);
+  if (!bt_inventory_check (&r->config, r->heads, r->ckpt, r->unknown,
+                           &r->error))
+    return;
+  /* the elements need these too: a folder without them fails at start */
+  r->processor_checked = bt_model_check_processor_files (r->dir,
+      &r->has_image_config, &r->error);
 }
 
 static void
@@ -168,6 +177,14 @@ print_text (const Report *r)
       printf ("unknown    %u names the architecture does not have (warning)\n",
               r->unknown->len);
   }
+  if (r->processor_checked) {
+    printf ("tokenizer  ok\n");
+    if (r->has_image_config)
+      printf ("images     preprocessor_config.json\n");
+    else
+      printf ("images     no preprocessor_config.json: the image processor's "
+              "defaults, size %d (warning)\n", c->vision.image_size);
+  }
   printf ("verdict    %s\n", r->error == NULL ? "OK" : "FAILED");
 }
 
@@ -175,7 +192,6 @@ static void
 print_json (const Report *r)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
   g_autofree char *out = NULL;
   const BtConfig *c = &r->config;
@@ -245,6 +261,10 @@ print_json (const Report *r)
       json_builder_add_string_value (b, g_ptr_array_index (r->unknown, i));
     json_builder_end_array (b);
   }
+  if (r->processor_checked) {
+    json_builder_set_member_name (b, "preprocessor_config");
+    json_builder_add_boolean_value (b, r->has_image_config);
+  }
   json_builder_set_member_name (b, "ok");
   json_builder_add_boolean_value (b, r->error == NULL);
   if (r->error != NULL) {
@@ -254,9 +274,7 @@ print_json (const Report *r)
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  out = json_generator_to_data (gen, NULL);
+  out = bt_json_to_string (root, TRUE);
   printf ("%s\n", out);
 }
 
@@ -282,13 +300,16 @@ bt_cmd_inspect (int argc, char **argv)
       "Reads config.json and the weights of a BridgeTower model folder;\n"
       "prints the config, the heads, the tensors by dtype, names the model\n"
       "does not know (a warning) and whether every tensor the forward pass\n"
-      "needs is there with the right shape. Exit status 0 when it is.");
+      "needs is there with the right shape, and whether the tokenizer loads\n"
+      "(preprocessor_config.json missing is a warning). Exit status 0 when\n"
+      "the folder can run.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_set_prgname ("bridgetower inspect");
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     fprintf (stderr, "bridgetower inspect: %s\n", error->message);
     return 2;
   }
+  bt_cmd_drop_separator (&argc, argv);
   if (argc != 2) {
     fprintf (stderr, "usage: bridgetower inspect [--json] [--heads LIST] "
              "MODEL_DIR\n");
@@ -316,6 +337,10 @@ bt_cmd_inspect (int argc, char **argv)
   for (guint i = 0; i < r.unknown->len; i++)
     fprintf (stderr, "warning: %s: unknown tensor %s (not used)\n",
              r.dir, (const char *) g_ptr_array_index (r.unknown, i));
+  if (r.processor_checked && !r.has_image_config)
+    fprintf (stderr, "warning: %s: no preprocessor_config.json: "
+             "BridgeTowerImageProcessor's defaults are used, sized to "
+             "config.json's image_size\n", r.dir);
   status = 0;
   if (r.error != NULL) {
     fprintf (stderr, "bridgetower inspect: %s\n", r.error->message);
