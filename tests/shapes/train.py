@@ -95,10 +95,11 @@ def batch(rng, vocab, n):
     pos = [scenes.loosen(rng, s["spec"]) for s in imgs]
     neg = []
     for i, s in enumerate(imgs):
-        hard = scenes.random_hard_negative(rng, s, pos[i]) if rng.random() < 0.8 else None
-        if hard is None:       # a caption of another image that is false here
-            others = [p for p in pos if scenes.truth(s, p) is False]
-            hard = rng.choice(others) if others else scenes.random_hard_negative(rng, s, s["spec"])
+        # half one-attribute changes, half captions of fresh random scenes
+        # (easy ones: ITM does not get off the ground on hard ones alone)
+        hard = scenes.random_hard_negative(rng, s, pos[i]) if rng.random() < 0.5 else None
+        while hard is None or scenes.truth(s, hard) is not False:
+            hard = scenes.loosen(rng, scenes.random_scene(rng)["spec"])
         neg.append(hard)
     specs = pos + neg
     ids, mask = pad([vocab_mod.encode(scenes.caption(p), vocab) for p in specs])
@@ -157,6 +158,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init", help="continue from this exported folder's weights")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -168,6 +170,9 @@ def main():
     for name, p in model.named_parameters():        # BERT-style init
         if p.dim() > 1:
             torch.nn.init.normal_(p, std=0.02)
+    if args.init:
+        weights = safetensors_np.load(os.path.join(args.init, "model.safetensors"))
+        model.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()})
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     warm = max(1, args.steps // 20)
