@@ -424,6 +424,14 @@ def test_resume():
     third = search_json(*COMMON[:1], videos, *COMMON[2:], "-o", out,
                         "--interval", "2")
     assert [v["status"] for v in third["videos"]] == ["searched"] * 2
+    # the same videos named in a list: resumed again
+    listing = os.path.join(tmp, "videos.txt")
+    with open(listing, "w", encoding="utf-8") as f:
+        f.write("".join(os.path.join(videos, n) + "\n"
+                        for n in ("one.mp4", "two.mp4")))
+    fourth = search_json(COMMON[0], *COMMON[2:], "--from", listing, "-o", out,
+                         "--interval", "2")
+    assert [v["status"] for v in fourth["videos"]] == ["resumed"] * 2
 
 
 def result_scores(path, query):
@@ -433,13 +441,20 @@ def result_scores(path, query):
             if line["type"] == "frame"]
 
 
-def check_store(model, mode, first, second):
-    db = os.path.join(tmp, "features-%s.db" % mode)
-    out1, out2, fresh = (os.path.join(tmp, "store-%s-%d" % (mode, i))
+def check_store(model, mode, first, second, fill_mode=None):
+    """Fills a store searching for `first` and `second` (in `fill_mode`),
+    then searches `second` alone in `mode`: from the store, with the scores
+    of a search without it."""
+    fill_mode = fill_mode or mode
+    tag = "%s-%s" % (fill_mode, mode)
+    db = os.path.join(tmp, "features-%s.db" % tag)
+    out1, out2, fresh = (os.path.join(tmp, "store-%s-%d" % (tag, i))
                          for i in range(3))
-    base = [model, VIDEO, "--mode", mode, "--keep-features", db]
-    r1 = search_json(*base, "-q", first, "-q", second, "-o", out1)
+    base = [model, VIDEO, "--keep-features", db]
+    r1 = search_json(*base, "--mode", fill_mode, "-q", first, "-q", second,
+                     "-o", out1)
     assert r1["videos"][0]["status"] == "searched"
+    base += ["--mode", mode]
     r2 = search_json(*base, "-q", second, "-o", out2)
     assert r2["videos"][0]["status"] == "stored"
     assert r2["videos"][0]["encoded_frames"] == 0
@@ -492,8 +507,12 @@ def test_store_itc():
     check_store(ITC_MODEL, "itc", QUERY, "a green triangle")
 
 
+def test_store_whole_features_serve_itc():
+    check_store(ITC_MODEL, "itc", QUERY, "a green triangle", fill_mode="auto")
+
+
 def test_store_other_model():
-    db = os.path.join(tmp, "features-itm.db")
+    db = os.path.join(tmp, "features-itm-itm.db")
     p = run(ITC_MODEL, VIDEO, "-q", "x", "--keep-features", db, check=False)
     assert p.returncode == 1 and "use another store file" in p.stderr, p.stderr
 

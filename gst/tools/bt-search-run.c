@@ -18,34 +18,34 @@
 
 #include <gst/gst.h>
 #include <gst/app/gstappsrc.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Progress updates while a video runs. */
 #define PROGRESS_PERIOD (500 * GST_MSECOND)
 
+/* GStreamer and the three elements, once per process. */
 static gboolean
 ensure_gst (GError **error)
 {
-  static gsize done = 0;
-  static gboolean ok = FALSE;
+  static gboolean done, ok;
+  static char *reason;
 
-  if (g_once_init_enter (&done)) {
+  if (!done) {
     GError *local = NULL;
 
+    done = TRUE;
     ok = gst_init_check (NULL, NULL, &local)
         && GST_ELEMENT_REGISTER (btpreprocess, NULL)
         && GST_ELEMENT_REGISTER (btencoder, NULL)
         && GST_ELEMENT_REGISTER (btmatcher, NULL);
-    if (local)
-      g_error_free (local);
-    g_once_init_leave (&done, 1);
+    reason = g_strdup (local ? local->message : "the elements cannot be "
+                       "registered");
+    g_clear_error (&local);
   }
   if (!ok)
     g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED,
-                 "GStreamer could not be initialised");
+                 "GStreamer could not be initialised: %s", reason);
   return ok;
 }
 

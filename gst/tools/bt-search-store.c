@@ -291,7 +291,8 @@ bt_search_store_replay (BtSearchStore *s, BtModel *model, const char *video,
   while (ok && (rc = sqlite3_step (st)) == SQLITE_ROW) {
     g_autoptr (BtImageFeatures) f = NULL;
 
-    if (need_full)
+    /* whole features when kept, whatever the mode needs */
+    if (sqlite3_column_type (st, 3) == SQLITE_BLOB)
       f = bt_image_features_new_from_data (model, sqlite3_column_int (st, 1),
                                            sqlite3_column_blob (st, 3),
                                            sqlite3_column_bytes (st, 3)

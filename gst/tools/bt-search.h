@@ -75,8 +75,9 @@ gboolean bt_search_store_end (BtSearchStore *store, gboolean complete,
                               gint64 duration, GError **error);
 
 /* Calls `frame` for every kept frame of a complete `video` and sampling,
- * in time order; FALSE with no error when there is none or when `need_full`
- * and only ITC embeddings were kept. */
+ * in time order (whole features when they were kept, else features with
+ * the ITC embedding only); FALSE with no error when there is none or when
+ * `need_full` and only ITC embeddings were kept. */
 typedef gboolean (*BtSearchStoreFrameFunc) (gint64 time,
                                             BtImageFeatures *features,
                                             gpointer user_data,

@@ -473,6 +473,11 @@ check_args (SearchArgs *a, BtSearchOptions *o, GPtrArray *videos,
                  "no query: give --query TEXT or --queries-file FILE");
     return FALSE;
   }
+#ifndef BT_HAVE_CAIRO
+  /* before any work, not after the first video */
+  if (a->plot)
+    return bt_search_plot (NULL, NULL, a->plot, error);
+#endif
   return TRUE;
 }
 

@@ -1,0 +1,33 @@
+"""BridgeTowerImageProcessor's steps with Pillow, as HF runs them (resize the
+short side with size_divisor and the 1333/800 cap, center crop with zero
+padding, rescale, normalise), for training inputs."""
+import numpy as np
+from PIL import Image
+
+MEAN = np.array([0.48145466, 0.4578275, 0.40821073], np.float32)
+STD = np.array([0.26862954, 0.26130258, 0.27577711], np.float32)
+
+
+def resized_size(w, h, shorter, divisor):
+    longer = int(1333 / 800 * shorter)
+    scale = shorter / min(w, h)
+    nh, nw = (shorter, scale * w) if h < w else (scale * h, shorter)
+    if max(nh, nw) > longer:
+        s = longer / max(nh, nw)
+        nh, nw = nh * s, nw * s
+    nh, nw = int(nh + 0.5), int(nw + 0.5)
+    return max(1, nw // divisor) * divisor, max(1, nh // divisor) * divisor
+
+
+def process(img, size, divisor):
+    """PIL RGB image -> float32 (3, size, size) pixel values."""
+    w, h = resized_size(img.width, img.height, size, divisor)
+    a = np.asarray(img.resize((w, h), Image.BICUBIC) if (w, h) != img.size else img)
+    out = np.zeros((size, size, 3), np.uint8)
+    def axis(n):                        # source start, destination start, length
+        return ((n - size) // 2, 0, size) if n >= size else (0, (size - n + 1) // 2, n)
+    sx, dx, nx = axis(w)
+    sy, dy, ny = axis(h)
+    out[dy:dy + ny, dx:dx + nx] = a[sy:sy + ny, sx:sx + nx]
+    x = (out.astype(np.float64) * (1 / 255)).astype(np.float32)
+    return ((x - MEAN) / STD).transpose(2, 0, 1)
