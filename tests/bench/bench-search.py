@@ -7,7 +7,7 @@ the store's bytes per scored frame. Not run in CI.
     tests/bench/bench-search.py BRIDGETOWER (MODEL_DIR | --random base|large)
         [--seconds 10] [--fps 1] [--mode itm]
 
-BRIDGETOWER: build/gst/tools/bridgetower. --random writes a random-weight
+BRIDGETOWER: build/gst/cmd/bridgetower. --random writes a random-weight
 folder of the real shapes first (build/tests/bench/bt-bench --write-random).
 The video is a 640x360 H.264 file made here (videotestsrc ! x264enc).
 """

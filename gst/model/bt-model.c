@@ -405,20 +405,35 @@ model_new (const BtConfig *config, BtHeads heads, BtPrecision precision)
   return m;
 }
 
-/* precision bf16: one pass over the bound linear layers packs each. Their
- * float32 pages go back once all are packed, except the word embeddings
- * (the tied MLM decoder), which the text embeddings still read. */
+/* precision bf16: one pass over the bound linear layers packs each and
+ * hands its float32 pages back at once (so the peak holds one weight in
+ * both forms, not the model), except the word embeddings (the tied MLM
+ * decoder), which the text embeddings still read. A float32 weight two
+ * linears share goes back after its last user is packed. */
 static gboolean
 convert_bf16 (BtModel *m, GError **error)
 {
-  for (guint i = 0; i < m->linears->len; i++)
-    if (!bt_linear_to_bf16 (g_ptr_array_index (m->linears, i),
-                            &m->bf16_bytes, error))
+  g_autoptr (GHashTable) users = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < m->linears->len; i++) {
+    const BtLinear *l = g_ptr_array_index (m->linears, i);
+    gpointer n = g_hash_table_lookup (users, l->w);
+    g_hash_table_insert (users, (gpointer) l->w,
+                         GINT_TO_POINTER (GPOINTER_TO_INT (n) + 1));
+  }
+  for (guint i = 0; i < m->linears->len; i++) {
+    BtLinear *l = g_ptr_array_index (m->linears, i);
+    if (!bt_linear_to_bf16 (l, &m->bf16_bytes, error))
       return FALSE;
+    int left = GPOINTER_TO_INT (g_hash_table_lookup (users, l->w)) - 1;
+    g_hash_table_insert (users, (gpointer) l->w, GINT_TO_POINTER (left));
+    if (left == 0 && l->w != m->text.word)
+      m->f32_released_bytes += bt_linear_release_f32 (l);
+  }
+  /* the views of a shared weight's other users go too */
   for (guint i = 0; i < m->linears->len; i++) {
     BtLinear *l = g_ptr_array_index (m->linears, i);
     if (l->w != m->text.word)
-      m->f32_released_bytes += bt_linear_release_f32 (l);
+      l->w = NULL;
   }
   return TRUE;
 }

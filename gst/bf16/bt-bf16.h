@@ -56,7 +56,7 @@ gboolean bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows,
                                  GError **error);
 
 /* Multi-head scaled dot-product attention with bf16 products, the contract
- * of bt_attention (gst/bt-ops.h) without its scratch: q [n_q, heads * d]
+ * of bt_attention (gst/kernels/bt-ops.h) without its scratch: q [n_q, heads * d]
  * (row stride ldq), k and v [n_k, heads * d] (ldk, ldv), `mask_bias` (n_k
  * floats added to every score row) or NULL, out [n_q, heads * d] (ldo).
  * Q, K, V and the probabilities are rounded to bf16; scores, softmax and
