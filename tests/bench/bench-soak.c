@@ -43,7 +43,8 @@ make_pipeline (guint frames, const char *extra_name)
       "fakesink name=sink", frames, model_dir, extra_name);
   g_autoptr (GError) error = NULL;
   GstElement *p = gst_parse_launch (desc, &error);
-  if (!p)
+  /* a missing element is a partial pipeline with an error: stop there */
+  if (error)
     g_error ("%s", error->message);
   return p;
 }
