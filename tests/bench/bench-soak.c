@@ -244,8 +244,10 @@ main (int argc, char **argv)
 {
   gint frames = 100000, cycles = 200, parallel_frames = 2000;
   gboolean check = FALSE;
-  gchar *model = NULL;
+  gchar *model = NULL, *plugin = NULL;
   const GOptionEntry entries[] = {
+    { "plugin", 0, 0, G_OPTION_ARG_FILENAME, &plugin, "Load the bridgetower "
+      "plugin from this file (default: the registry)", "FILE" },
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model, "Model folder (default: "
       "the tiny golden ITM model)", "DIR" },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames of the soak", "N" },
@@ -266,6 +268,16 @@ main (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     g_printerr ("%s\n", error->message);
     return 2;
+  }
+  /* loaded in this process, not by the registry's scanner: under the
+   * sanitizers, an uninstrumented scanner cannot load an instrumented plugin */
+  if (plugin) {
+    GstPlugin *loaded = gst_plugin_load_file (plugin, &error);
+    if (!loaded) {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+    gst_object_unref (loaded);
   }
   change_every = MAX (change_every, 1);
   model_dir = model ? model : g_build_filename (BT_TEST_DATA, "golden",
