@@ -244,7 +244,8 @@ main (int argc, char **argv)
 {
   gint frames = 100000, cycles = 200, parallel_frames = 2000;
   gboolean check = FALSE;
-  gchar *model = NULL, *plugin = NULL;
+  gchar *model = NULL;
+  g_autofree gchar *plugin = NULL;
   const GOptionEntry entries[] = {
     { "plugin", 0, 0, G_OPTION_ARG_FILENAME, &plugin, "Load the bridgetower "
       "plugin from this file (default: the registry)", "FILE" },
