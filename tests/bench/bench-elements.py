@@ -20,8 +20,8 @@ entering an element's sink pad and leaving its src pad is that element's
 work). --gating lists btpreprocess change-threshold values (0: off; max-age
 keeps its default). --skip-over leaves out a configuration whose estimate
 (the encoder and matcher time per encoded frame of the same mode, query
-count and gating at a smaller interval, times frames / interval) is above
-that many seconds. --live runs a live 1080p videotestsrc (faster than
+count and gating at an interval run before it - list the intervals from the
+largest - times frames / interval) is above that many seconds. --live runs a live 1080p videotestsrc (faster than
 the encoder) through a leaky queue for that long and prints the latency of
 the frames that come out: bounded means frames are dropped before the
 model, not queued.

@@ -5,7 +5,9 @@ btpreprocess ! btencoder ! btmatcher once with gating off (every frame
 encoded and scored: the reference) and once per threshold; per run it prints
 the frames encoded, the frames gating found unchanged, the wall time against
 the reference's, and the largest difference of any query's ITC cosine and
-ITM probability on any frame against the reference. Not run in CI.
+ITM probability on any frame against the reference; the reference's row
+gives the range each score spans over the clip, the scale to read those
+differences against. Not run in CI.
 
     GST_PLUGIN_PATH=build/plugin tests/bench/bench-gating.py \
         (MODEL_DIR | --random base|large) [--frames 60]
@@ -71,6 +73,11 @@ def largest_diff(ref, got, key):
     return worst
 
 
+def score_range(ref, key):
+    values = [s[key] for scores in ref.values() for s in scores.values()]
+    return max(values) - min(values)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model", nargs="?")
@@ -92,7 +99,7 @@ def main():
             args.model = os.path.join(d, "model")
             subprocess.run([args.bt_bench, "--write-random", args.random,
                             args.model], check=True)
-        print("%-7s %9s %7s %9s %8s %8s %12s %12s" % (
+        print("%-7s %9s %7s %9s %8s %8s %13s %13s" % (
             "clip", "threshold", "frames", "encoded", "skipped", "time",
             "max d(ITC)", "max d(ITM)"))
         for kind in args.clips.split(","):
@@ -101,12 +108,14 @@ def main():
             out = os.path.join(d, "scores.jsonl")
             ref_time, ref_enc, _, ref = run(video, args.model, queries, 0.0,
                                             args.max_age, out)
-            print("%-7s %9s %7d %9d %8d %7.1fs %12s %12s" % (
-                kind, "off", len(ref), ref_enc, 0, ref_time, "-", "-"))
+            print("%-7s %9s %7d %9d %8d %7.1fs %13s %13s" % (
+                kind, "off", len(ref), ref_enc, 0, ref_time,
+                "range %.1e" % score_range(ref, "itc"),
+                "range %.1e" % score_range(ref, "itm")))
             for t in (float(x) for x in args.thresholds.split(",")):
                 elapsed, enc, unchanged, got = run(video, args.model, queries,
                                                    t, args.max_age, out)
-                print("%-7s %9g %7d %9d %8d %7.1fs %12.2e %12.2e" % (
+                print("%-7s %9g %7d %9d %8d %7.1fs %13.2e %13.2e" % (
                     kind, t, len(got), enc, unchanged, elapsed,
                     largest_diff(ref, got, "itc"),
                     largest_diff(ref, got, "itm")))
