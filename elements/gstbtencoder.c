@@ -3,7 +3,9 @@
  * btpreprocess decides which frames are encoded: every buffer that carries
  * its GstBtTensorMeta goes through bt_context_encode_image and leaves with
  * a GstBtFeaturesMeta (a reference on the refcounted features, which
- * reference the model); the others pass untouched.
+ * reference the model); the others pass untouched. A tensor block seen
+ * again (btpreprocess's gating found the frame unchanged) gets the
+ * features made from it last time, without a vision-tower call.
  * The model folder is loaded through the process-wide cache at READY ->
  * PAUSED, so one folder is loaded once however many elements use it.
  *
@@ -52,6 +54,10 @@ struct _GstBtEncoder
   BtContext *ctx;
   guint64 frame;               /* buffers seen since start (for messages) */
   gboolean seen_tensor;
+  /* the last block encoded and its features: both referenced, so the
+   * pool cannot refill that block while it stands for these features */
+  GstBuffer *last_block;
+  BtImageFeatures *last_features;
   gint asked;                  /* atomic: btpreprocess queried us */
 };
 
@@ -155,6 +161,8 @@ gst_bt_encoder_stop (GstBaseTransform *trans)
 {
   GstBtEncoder *self = GST_BT_ENCODER (trans);
 
+  gst_clear_buffer (&self->last_block);
+  g_clear_pointer (&self->last_features, bt_image_features_unref);
   g_clear_pointer (&self->ctx, bt_context_free);
   g_clear_pointer (&self->model, bt_model_unref);
   return TRUE;
@@ -272,6 +280,11 @@ gst_bt_encoder_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     return GST_FLOW_ERROR;
   }
 
+  if (tmeta->block == self->last_block && self->last_features) {
+    gst_buffer_add_bt_features_meta (buf, self->last_features);
+    return GST_FLOW_OK;
+  }
+
   if (gst_bt_encoder_is_late (self, buf)) {
     GST_OBJECT_LOCK (self);
     self->skipped_frames++;
@@ -294,7 +307,9 @@ gst_bt_encoder_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     return GST_FLOW_ERROR;
   }
   gst_buffer_add_bt_features_meta (buf, features);
-  bt_image_features_unref (features);
+  gst_buffer_replace (&self->last_block, tmeta->block);
+  g_clear_pointer (&self->last_features, bt_image_features_unref);
+  self->last_features = features;
 
   GST_OBJECT_LOCK (self);
   self->encoded_frames++;
@@ -362,6 +377,8 @@ gst_bt_encoder_finalize (GObject *object)
 {
   GstBtEncoder *self = GST_BT_ENCODER (object);
 
+  gst_clear_buffer (&self->last_block);
+  g_clear_pointer (&self->last_features, bt_image_features_unref);
   g_clear_pointer (&self->ctx, bt_context_free);
   g_clear_pointer (&self->model, bt_model_unref);
   g_free (self->model_path);

@@ -1,7 +1,10 @@
 /* gstbtmatcher.c - btmatcher: frames against text queries.
  *
  * Frames that carry btencoder's GstBtFeaturesMeta are scored against every
- * query; the others follow the last decision. The model comes from the
+ * query; the others follow the last decision. Features seen again (the
+ * same object: btpreprocess's gating found the frame unchanged) get the
+ * scores computed for them last time, unless the queries, the model or
+ * top-k changed since. The model comes from the
  * features (they hold a reference to the model that made them, in the
  * precision btencoder runs), so the element never loads a model of its
  * own. Each query goes through the text tower once and
@@ -119,6 +122,11 @@ struct _GstBtMatcher
   GstClockTime retime_next;    /* next output PTS (retimestamp) */
   GstClockTime prev_pts;
 
+  /* what `scores` were computed for (referenced, so never a new object
+   * at the same address) and with which top-k */
+  BtImageFeatures *scored;
+  guint scored_top_k;
+
   /* per-frame work, reused */
   GPtrArray *batch;            /* BtTextFeatures* handed to the heads */
   GArray *logits;              /* float, 2 per text */
@@ -233,6 +241,7 @@ gst_bt_matcher_set_model (GstBtMatcher *self, BtModel *model, GError **error)
 {
   if (!gst_bt_matcher_resolve_scoring (self, model, error))
     return FALSE;
+  g_clear_pointer (&self->scored, bt_image_features_unref);
   g_clear_pointer (&self->ctx, bt_context_free);
   g_clear_pointer (&self->model, bt_model_unref);
   gst_bt_text_cache_clear (self->text_cache);
@@ -401,6 +410,7 @@ gst_bt_matcher_apply_queries (GstBtMatcher *self, GPtrArray *entries,
         now);
   g_ptr_array_unref (self->states);
   self->states = states;
+  g_clear_pointer (&self->scored, bt_image_features_unref);
   GST_OBJECT_LOCK (self);
   self->thresholds_dirty = TRUE;
   GST_OBJECT_UNLOCK (self);
@@ -601,15 +611,10 @@ gst_bt_matcher_run_itm (GstBtMatcher *self, const BtImageFeatures *image,
 }
 
 static gboolean
-gst_bt_matcher_score (GstBtMatcher *self, const BtImageFeatures *image,
-    GError **error)
+gst_bt_matcher_compute_scores (GstBtMatcher *self,
+    const BtImageFeatures *image, guint top_k, GError **error)
 {
   guint n = self->states->len;
-  guint top_k;
-
-  GST_OBJECT_LOCK (self);
-  top_k = self->top_k;
-  GST_OBJECT_UNLOCK (self);
 
   g_array_set_size (self->scores, n);
   g_array_set_size (self->order, n);
@@ -654,6 +659,28 @@ gst_bt_matcher_score (GstBtMatcher *self, const BtImageFeatures *image,
       return gst_bt_matcher_run_itm (self, image, MIN (top_k, n), error);
   }
   return FALSE;
+}
+
+/* Fills `scores` for `image`, or keeps them when they were computed for
+ * these very features with the same queries and top-k. */
+static gboolean
+gst_bt_matcher_score (GstBtMatcher *self, BtImageFeatures *image,
+    GError **error)
+{
+  guint top_k;
+
+  GST_OBJECT_LOCK (self);
+  top_k = self->top_k;
+  GST_OBJECT_UNLOCK (self);
+
+  if (image == self->scored && top_k == self->scored_top_k)
+    return TRUE;
+  g_clear_pointer (&self->scored, bt_image_features_unref);
+  if (!gst_bt_matcher_compute_scores (self, image, top_k, error))
+    return FALSE;
+  self->scored = bt_image_features_ref (image);
+  self->scored_top_k = top_k;
+  return TRUE;
 }
 
 /* Moves every query's match state on with this frame's scores; TRUE when
@@ -962,6 +989,7 @@ gst_bt_matcher_stop (GstBaseTransform *trans)
   GstBtMatcher *self = GST_BT_MATCHER (trans);
 
   gst_bt_matcher_close_all (self, self->last_end);
+  g_clear_pointer (&self->scored, bt_image_features_unref);
   g_ptr_array_set_size (self->states, 0);
   gst_bt_text_cache_clear (self->text_cache);
   g_clear_pointer (&self->ctx, bt_context_free);
@@ -1124,6 +1152,7 @@ gst_bt_matcher_finalize (GObject *object)
 
   if (self->out)
     fclose (self->out);
+  g_clear_pointer (&self->scored, bt_image_features_unref);
   g_clear_pointer (&self->ctx, bt_context_free);
   g_clear_pointer (&self->model, bt_model_unref);
   g_ptr_array_unref (self->states);

@@ -15,6 +15,14 @@
  * tensor, the others pass without one, and btencoder encodes exactly the
  * buffers that carry a tensor, whatever was dropped between us.
  *
+ * Gating (`change-threshold` > 0): a due frame whose luma grid
+ * (gstbtchange.c) moved less than the threshold from the frame that got
+ * the last new tensor carries that same tensor block again, unless
+ * `max-age` frames have passed since. Downstream repeats rather than
+ * recomputes: btencoder re-attaches the features it made from that block,
+ * btmatcher its scores for those features. An unchanged frame thus costs
+ * the grid (no conversion, no resampling) and a few references.
+ *
  * A GstVideoFilter: set_info builds the processor for the negotiated
  * video, transform_frame_ip gets each frame mapped.
  *
@@ -23,6 +31,7 @@
 #include "gstbtpreprocess.h"
 #include "gstbtmeta.h"
 #include "gstbtimagequery.h"
+#include "gstbtchange.h"
 
 #include <string.h>
 
@@ -34,12 +43,20 @@ GST_DEBUG_CATEGORY_STATIC (gst_bt_preprocess_debug);
   "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, GRAY8, I420, NV12 }"
 
 #define DEFAULT_INTERVAL 1
+/* gating off: every due frame is encoded, scores are exact */
+#define DEFAULT_CHANGE_THRESHOLD 0.0
+/* 5 s at 30 fps: what the luma grid cannot see (a colour change at equal
+ * luma, texture within a cell) is picked up within that */
+#define DEFAULT_MAX_AGE 150
 
 enum
 {
   PROP_0,
   PROP_MODEL,
   PROP_INTERVAL,
+  PROP_CHANGE_THRESHOLD,
+  PROP_MAX_AGE,
+  PROP_UNCHANGED_FRAMES,
 };
 
 struct _GstBtPreprocess
@@ -49,12 +66,22 @@ struct _GstBtPreprocess
   /* properties (object lock) */
   gchar *model;
   guint interval;
+  gdouble change_threshold;
+  guint max_age;
+  guint64 unchanged_frames;
 
   /* the schedule (streaming thread): frames seen since start, and the
    * last one that got a tensor */
   guint64 frame;
   guint64 last_due;
   gboolean have_due;
+
+  /* gating (streaming thread): the grid of the due frame, and the frame
+   * that got the last new tensor - its index, grid and tensor block */
+  GstBtLumaGrid grid;
+  GstBtLumaGrid ref_grid;
+  guint64 ref_frame;
+  GstBuffer *ref_block;
 
   /* streaming state, set up in set_info */
   BtImageProcessor *proc;
@@ -87,6 +114,7 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
 static void
 gst_bt_preprocess_clear_stream (GstBtPreprocess *self)
 {
+  gst_clear_buffer (&self->ref_block);
   g_clear_pointer (&self->proc, bt_image_processor_free);
   if (self->tensor_pool) {
     gst_buffer_pool_set_active (self->tensor_pool, FALSE);
@@ -273,6 +301,42 @@ gst_bt_preprocess_is_due (GstBtPreprocess *self)
   return TRUE;
 }
 
+/* Gating, on a due frame: TRUE when it may carry the last new tensor
+ * again (measures the frame's grid first). */
+static gboolean
+gst_bt_preprocess_is_unchanged (GstBtPreprocess *self, GstVideoFrame *frame,
+    gdouble threshold, guint max_age)
+{
+  gdouble change;
+
+  gst_bt_luma_grid_measure (&self->grid, frame);
+  if (!self->ref_block)
+    return FALSE;
+  change = gst_bt_luma_grid_change (&self->grid, &self->ref_grid);
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": change %.4f",
+      self->last_due, change);
+  if (max_age > 0 && self->last_due - self->ref_frame >= max_age)
+    return FALSE;
+  return change < threshold;
+}
+
+/* Attaches the last new tensor to an unchanged frame. */
+static GstFlowReturn
+gst_bt_preprocess_repeat (GstBtPreprocess *self, GstVideoFrame *frame)
+{
+  if (!gst_buffer_add_bt_tensor_meta (frame->buffer, self->ref_block,
+          self->out_width, self->out_height, GST_VIDEO_FRAME_WIDTH (frame),
+          GST_VIDEO_FRAME_HEIGHT (frame))) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+        ("cannot attach the tensor meta"));
+    return GST_FLOW_ERROR;
+  }
+  GST_OBJECT_LOCK (self);
+  self->unchanged_frames++;
+  GST_OBJECT_UNLOCK (self);
+  return GST_FLOW_OK;
+}
+
 static GstFlowReturn
 gst_bt_preprocess_transform_frame_ip (GstVideoFilter *filter,
     GstVideoFrame *frame)
@@ -284,10 +348,21 @@ gst_bt_preprocess_transform_frame_ip (GstVideoFilter *filter,
   GstMapInfo block_map;
   const guint8 *rgb;
   gint stride, width, height;
+  gdouble threshold;
+  guint max_age;
   gboolean ok;
 
   if (!gst_bt_preprocess_is_due (self))
     return GST_FLOW_OK;
+
+  GST_OBJECT_LOCK (self);
+  threshold = self->change_threshold;
+  max_age = self->max_age;
+  GST_OBJECT_UNLOCK (self);
+  if (threshold <= 0)
+    gst_clear_buffer (&self->ref_block);
+  else if (gst_bt_preprocess_is_unchanged (self, frame, threshold, max_age))
+    return gst_bt_preprocess_repeat (self, frame);
 
   width = GST_VIDEO_FRAME_WIDTH (frame);
   height = GST_VIDEO_FRAME_HEIGHT (frame);
@@ -334,6 +409,12 @@ gst_bt_preprocess_transform_frame_ip (GstVideoFilter *filter,
         ("cannot attach the tensor meta"));
     return GST_FLOW_ERROR;
   }
+  if (threshold > 0) {
+    /* the reference for the next frames */
+    self->ref_grid = self->grid;
+    self->ref_frame = self->last_due;
+    gst_buffer_replace (&self->ref_block, block);
+  }
   gst_buffer_unref (block);
   return GST_FLOW_OK;
 }
@@ -345,6 +426,10 @@ gst_bt_preprocess_start (GstBaseTransform *trans)
 
   self->frame = 0;
   self->have_due = FALSE;
+  gst_clear_buffer (&self->ref_block);
+  GST_OBJECT_LOCK (self);
+  self->unchanged_frames = 0;
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
@@ -373,6 +458,16 @@ gst_bt_preprocess_set_property (GObject *object, guint prop_id,
       self->interval = g_value_get_uint (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_CHANGE_THRESHOLD:
+      GST_OBJECT_LOCK (self);
+      self->change_threshold = g_value_get_double (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_MAX_AGE:
+      GST_OBJECT_LOCK (self);
+      self->max_age = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -394,6 +489,21 @@ gst_bt_preprocess_get_property (GObject *object, guint prop_id,
     case PROP_INTERVAL:
       GST_OBJECT_LOCK (self);
       g_value_set_uint (value, self->interval);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_CHANGE_THRESHOLD:
+      GST_OBJECT_LOCK (self);
+      g_value_set_double (value, self->change_threshold);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_MAX_AGE:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->max_age);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_UNCHANGED_FRAMES:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint64 (value, self->unchanged_frames);
       GST_OBJECT_UNLOCK (self);
       break;
     default:
@@ -441,6 +551,29 @@ gst_bt_preprocess_class_init (GstBtPreprocessClass *klass)
           "pass without features.", 1, G_MAXUINT, DEFAULT_INTERVAL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_CHANGE_THRESHOLD,
+      g_param_spec_double ("change-threshold", "Change threshold",
+          "Gating: a due frame gets a new tensor only when the mean luma of "
+          "some cell of a 16x16 grid over it moved by at least this fraction "
+          "of full scale since the frame that got the last new tensor; "
+          "otherwise it carries that tensor again and btencoder and "
+          "btmatcher repeat that frame's features and scores. 0 (default): "
+          "off, every due frame is encoded.", 0.0, 1.0,
+          DEFAULT_CHANGE_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MAX_AGE,
+      g_param_spec_uint ("max-age", "Maximum age",
+          "Gating: a due frame gets a new tensor, changed or not, once this "
+          "many frames have passed since the last new one (0: no limit).",
+          0, G_MAXUINT, DEFAULT_MAX_AGE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_UNCHANGED_FRAMES,
+      g_param_spec_uint64 ("unchanged-frames", "Unchanged frames",
+          "Due frames that gating found unchanged (they carried the last "
+          "new tensor again) since start.", 0, G_MAXUINT64, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -449,7 +582,9 @@ gst_bt_preprocess_class_init (GstBtPreprocessClass *klass)
       "Attaches BridgeTowerProcessor's image tensor (pixel_values of the "
       "frame's RGB pixels: resize, center crop, rescale, normalise) as a "
       "GstBtTensorMeta to every `interval`-th frame, the frames btencoder "
-      "downstream encodes; the video passes through unchanged. I420 and NV12 are converted to RGB with the "
+      "downstream encodes (with change-threshold set, unchanged frames "
+      "carry the last tensor again: btencoder and btmatcher repeat its "
+      "features and scores); the video passes through unchanged. I420 and NV12 are converted to RGB with the "
       "matrix and range their caps' colorimetry names; alpha is ignored.",
       "gst-bridgetower <https://github.com/gst-bridgetower/gst-bridgetower>");
 
@@ -466,6 +601,8 @@ static void
 gst_bt_preprocess_init (GstBtPreprocess *self)
 {
   self->interval = DEFAULT_INTERVAL;
+  self->change_threshold = DEFAULT_CHANGE_THRESHOLD;
+  self->max_age = DEFAULT_MAX_AGE;
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
   /* GstVideoFilter drops late frames; every frame must pass here (btencoder
    * skips the late ones' vision-tower call instead) */

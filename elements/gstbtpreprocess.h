@@ -1,5 +1,6 @@
 /* gstbtpreprocess.h - btpreprocess: attaches BridgeTower's image tensor to
- * every `interval`-th video frame; the video passes through unchanged.
+ * every `interval`-th video frame (the last one again on frames its
+ * gating finds unchanged); the video passes through unchanged.
  *
  * SPDX-License-Identifier: MIT
  */

@@ -587,6 +587,76 @@ test_matcher_queries_change (void)
   gst_harness_teardown (hr);
 }
 
+/* Gating (btpreprocess change-threshold): unchanged frames carry the
+ * features of the last encoded frame and exactly its scores, without a
+ * vision-tower call; a changed frame is encoded and scored afresh; queries
+ * changed during a static stretch are scored on the kept features. */
+static void
+test_matcher_gating (void)
+{
+  static const gchar *const three[] = { "a cat", "a dog", "a red car" };
+  GstHarness *hr = chain_harness (itm_dir, "change-threshold=0.02 max-age=0",
+      "mode=itm queries=\"a cat;a dog\"");
+  GstElement *match = matcher_of (hr);
+  GstElement *enc = gst_bin_get_by_name (GST_BIN (hr->element), "enc");
+  BtImageFeatures *kept = NULL;
+  gdouble first[2], itm[3], itc[3];
+  GstBtScoresMeta *smeta;
+  GstBtFeaturesMeta *fmeta;
+  GstBuffer *out;
+  guint64 encoded;
+
+  for (guint f = 0; f < 4; f++) {
+    out = gst_harness_push_and_pull (hr, timed_frame (f, 21));
+    smeta = gst_buffer_get_bt_scores_meta (out);
+    fmeta = gst_buffer_get_bt_features_meta (out);
+    g_assert_nonnull (smeta);
+    g_assert_nonnull (fmeta);
+    g_assert_cmpuint (smeta->frame, ==, f);
+    g_assert_cmpuint (smeta->n_scores, ==, 2);
+    if (f == 0) {
+      kept = fmeta->features;
+      for (guint i = 0; i < 2; i++)
+        first[i] = smeta->scores[i].score;
+    }
+    g_assert_true (fmeta->features == kept);
+    for (guint i = 0; i < 2; i++)
+      g_assert_cmpfloat (smeta->scores[i].score, ==, first[i]);
+    gst_buffer_unref (out);
+  }
+  g_object_get (enc, "encoded-frames", &encoded, NULL);
+  g_assert_cmpuint (encoded, ==, 1);
+
+  out = gst_harness_push_and_pull (hr, timed_frame (4, 22));
+  smeta = gst_buffer_get_bt_scores_meta (out);
+  fmeta = gst_buffer_get_bt_features_meta (out);
+  g_assert_true (fmeta->features != kept);
+  library_scores (bt_image_features_get_model (fmeta->features), out, three,
+      2, itm, itc);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpfloat (fabs (smeta->scores[i].score - itm[i]), <=, 1e-5);
+  kept = fmeta->features;
+  gst_buffer_unref (out);
+
+  g_object_set (match, "queries", "a cat;a dog;a red car", NULL);
+  out = gst_harness_push_and_pull (hr, timed_frame (5, 22));
+  smeta = gst_buffer_get_bt_scores_meta (out);
+  fmeta = gst_buffer_get_bt_features_meta (out);
+  g_assert_true (fmeta->features == kept);
+  g_assert_cmpuint (smeta->n_scores, ==, 3);
+  library_scores (bt_image_features_get_model (fmeta->features), out, three,
+      3, itm, itc);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpfloat (fabs (smeta->scores[i].score - itm[i]), <=, 1e-5);
+  gst_buffer_unref (out);
+  g_object_get (enc, "encoded-frames", &encoded, NULL);
+  g_assert_cmpuint (encoded, ==, 2);
+
+  gst_object_unref (enc);
+  gst_object_unref (match);
+  gst_harness_teardown (hr);
+}
+
 /* Pops the bridgetower-match messages: counts "start" and "stop", and
  * gives the last stop's fields. */
 static void
@@ -759,6 +829,7 @@ main (int argc, char **argv)
   g_test_add_func ("/btmatcher/post-messages", test_matcher_post_messages);
   g_test_add_func ("/btmatcher/no-features", test_matcher_no_features);
   g_test_add_func ("/btmatcher/queries-change", test_matcher_queries_change);
+  g_test_add_func ("/btmatcher/gating", test_matcher_gating);
   g_test_add_func ("/btmatcher/hysteresis", test_matcher_hysteresis);
   g_test_add_func ("/btmatcher/file-and-messages",
       test_matcher_file_and_messages);

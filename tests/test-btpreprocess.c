@@ -325,6 +325,223 @@ test_preprocess_asks_encoder (void)
   bt_model_unref (model);
 }
 
+/* ---- gating ------------------------------------------------------------- */
+
+#define GATE_W 64
+#define GATE_H 48
+
+/* `base` with every byte moved by a deterministic -3..3 (sensor-like
+ * noise: no 4x3-pixel cell mean of the 16x16 grid moves by 5 levels). */
+static guint8 *
+noisy (const guint8 *base, guint32 seed)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+  guint8 *rgb = g_memdup2 (base, GATE_W * GATE_H * 3);
+
+  for (gsize i = 0; i < GATE_W * GATE_H * 3; i++) {
+    gint v = rgb[i] + g_rand_int_range (rand, -3, 4);
+
+    rgb[i] = (guint8) CLAMP (v, 0, 255);
+  }
+  g_rand_free (rand);
+  return rgb;
+}
+
+static GstHarness *
+gating_harness (const gchar *format, const gchar *props)
+{
+  g_autofree gchar *desc = g_strdup_printf ("btpreprocess model=\"%s\" %s",
+      itm_dir, props);
+  GstHarness *hr = gst_harness_new_parse (desc);
+
+  gst_harness_set_src_caps (hr, video_caps (format, GATE_W, GATE_H, NULL));
+  return hr;
+}
+
+/* Pushes `rgb` and returns the block of the tensor it left with (NULL
+ * without one); `out` keeps the buffer when not NULL. */
+static GstBuffer *
+push_gated (GstHarness *hr, const guint8 *rgb, GstBuffer **out)
+{
+  GstBuffer *buf = gst_harness_push_and_pull (hr,
+      packed_frame (&packed_formats[0], rgb, GATE_W, GATE_H));
+  GstBtTensorMeta *meta = gst_buffer_get_bt_tensor_meta (buf);
+  GstBuffer *block = meta ? meta->block : NULL;
+
+  if (out)
+    *out = buf;
+  else
+    gst_buffer_unref (buf);
+  return block;
+}
+
+static guint64
+unchanged_frames (GstHarness *hr)
+{
+  GstElement *pre = gst_harness_find_element (hr, "btpreprocess");
+  guint64 n;
+
+  g_object_get (pre, "unchanged-frames", &n, NULL);
+  gst_object_unref (pre);
+  return n;
+}
+
+/* A static scene with noise keeps the first tensor; one cell of the grid
+ * changing (a 4x3-pixel patch, 1/256 of the frame) brings a new tensor,
+ * exactly the processor's for that frame, which the next noisy copies
+ * keep in turn. */
+static void
+test_gating_static_then_change (void)
+{
+  GstHarness *hr = gating_harness ("RGB",
+      "change-threshold=0.02 max-age=0");
+  g_autofree guint8 *base = random_rgb (GATE_W, GATE_H, 11);
+  g_autofree guint8 *changed = g_memdup2 (base, GATE_W * GATE_H * 3);
+  g_autofree float *expected = NULL;
+  BtImageConfig config;
+  GstBuffer *first, *second, *out;
+  gint ow, oh;
+
+  first = push_gated (hr, base, NULL);
+  g_assert_nonnull (first);
+  for (guint i = 1; i < 6; i++) {
+    g_autofree guint8 *rgb = noisy (base, i);
+
+    g_assert_true (push_gated (hr, rgb, NULL) == first);
+  }
+  g_assert_cmpuint (unchanged_frames (hr), ==, 5);
+
+  for (gint y = GATE_H - 3; y < GATE_H; y++)
+    for (gint x = GATE_W - 4; x < GATE_W; x++)
+      for (int c = 0; c < 3; c++)
+        changed[(y * GATE_W + x) * 3 + c] ^= 0x80;
+  model_image_config (itm_dir, &config);
+  expected = expected_tensor (&config, changed, GATE_W, GATE_H, GATE_W * 3,
+      &ow, &oh);
+  second = push_gated (hr, changed, &out);
+  g_assert_true (second != first);
+  assert_tensor_meta (out, expected, ow, oh, GATE_W, GATE_H);
+  gst_buffer_unref (out);
+  for (guint i = 6; i < 9; i++) {
+    g_autofree guint8 *rgb = noisy (changed, i);
+
+    g_assert_true (push_gated (hr, rgb, NULL) == second);
+  }
+  g_assert_cmpuint (unchanged_frames (hr), ==, 8);
+  gst_harness_teardown (hr);
+}
+
+/* max-age=3 on identical frames: a new tensor on frames 0, 3, 6, 9. */
+static void
+test_gating_max_age (void)
+{
+  GstHarness *hr = gating_harness ("RGB", "change-threshold=0.5 max-age=3");
+  g_autofree guint8 *rgb = random_rgb (GATE_W, GATE_H, 12);
+  GstBuffer *last = NULL;
+
+  for (guint i = 0; i < 10; i++) {
+    GstBuffer *block = push_gated (hr, rgb, NULL);
+
+    g_assert_nonnull (block);
+    g_assert_cmpint (block != last, ==, i % 3 == 0);
+    last = block;
+  }
+  g_assert_cmpuint (unchanged_frames (hr), ==, 6);
+  gst_harness_teardown (hr);
+}
+
+/* Gating applies to the frames `interval` makes due; the others still
+ * pass without a tensor. */
+static void
+test_gating_interval (void)
+{
+  GstHarness *hr = gating_harness ("RGB",
+      "interval=2 change-threshold=0.02 max-age=0");
+  g_autofree guint8 *rgb = random_rgb (GATE_W, GATE_H, 13);
+  GstBuffer *first = NULL;
+
+  for (guint i = 0; i < 6; i++) {
+    GstBuffer *block = push_gated (hr, rgb, NULL);
+
+    if (i % 2) {
+      g_assert_null (block);
+      continue;
+    }
+    g_assert_nonnull (block);
+    if (!first)
+      first = block;
+    g_assert_true (block == first);
+  }
+  g_assert_cmpuint (unchanged_frames (hr), ==, 2);
+  gst_harness_teardown (hr);
+}
+
+/* Off by default, and switched on and off while playing: identical frames
+ * all get a new tensor until it is on, then keep one until it is off. */
+static void
+test_gating_switch (void)
+{
+  GstHarness *hr = gating_harness ("RGB", "");
+  GstElement *pre = gst_harness_find_element (hr, "btpreprocess");
+  g_autofree guint8 *rgb = random_rgb (GATE_W, GATE_H, 14);
+  GstBuffer *held[3], *kept, *first;
+  gdouble threshold;
+
+  g_object_get (pre, "change-threshold", &threshold, NULL);
+  g_assert_cmpfloat (threshold, ==, 0.0);
+  /* the outputs held, so a block could not come back from the pool */
+  for (guint i = 0; i < 3; i++) {
+    push_gated (hr, rgb, &held[i]);
+    for (guint j = 0; j < i; j++)
+      g_assert_true (gst_buffer_get_bt_tensor_meta (held[i])->block
+          != gst_buffer_get_bt_tensor_meta (held[j])->block);
+  }
+  g_assert_cmpuint (unchanged_frames (hr), ==, 0);
+
+  g_object_set (pre, "change-threshold", 0.02, NULL);
+  first = push_gated (hr, rgb, &kept);
+  g_assert_true (push_gated (hr, rgb, NULL) == first);
+  g_assert_cmpuint (unchanged_frames (hr), ==, 1);
+
+  /* `kept` holds `first`: a new tensor needs another block */
+  g_object_set (pre, "change-threshold", 0.0, NULL);
+  g_assert_true (push_gated (hr, rgb, NULL) != first);
+  g_assert_cmpuint (unchanged_frames (hr), ==, 1);
+  for (guint i = 0; i < 3; i++)
+    gst_buffer_unref (held[i]);
+  gst_buffer_unref (kept);
+  gst_object_unref (pre);
+  gst_harness_teardown (hr);
+}
+
+/* I420: the measure reads the luma plane; a uniform frame 2 levels
+ * brighter repeats, one 20 levels brighter brings a new tensor. */
+static void
+test_gating_yuv (void)
+{
+  GstHarness *hr = gating_harness ("I420",
+      "change-threshold=0.02 max-age=0");
+  GstVideoInfo info;
+  GstCaps *caps = video_caps ("I420", GATE_W, GATE_H, NULL);
+  GstBuffer *out;
+  GstBuffer *first, *block;
+
+  g_assert_true (gst_video_info_from_caps (&info, caps));
+  gst_caps_unref (caps);
+  out = gst_harness_push_and_pull (hr, uniform_yuv (&info, 100, 90, 200));
+  first = gst_buffer_get_bt_tensor_meta (out)->block;
+  gst_buffer_unref (out);
+  out = gst_harness_push_and_pull (hr, uniform_yuv (&info, 102, 90, 200));
+  g_assert_true (gst_buffer_get_bt_tensor_meta (out)->block == first);
+  gst_buffer_unref (out);
+  out = gst_harness_push_and_pull (hr, uniform_yuv (&info, 120, 90, 200));
+  block = gst_buffer_get_bt_tensor_meta (out)->block;
+  g_assert_true (block != first);
+  gst_buffer_unref (out);
+  g_assert_cmpuint (unchanged_frames (hr), ==, 1);
+  gst_harness_teardown (hr);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -335,5 +552,11 @@ main (int argc, char **argv)
   g_test_add_func ("/btpreprocess/yuv-videoconvert",
       test_preprocess_yuv_matches_videoconvert);
   g_test_add_func ("/btpreprocess/asks-encoder", test_preprocess_asks_encoder);
+  g_test_add_func ("/btpreprocess/gating-static-then-change",
+      test_gating_static_then_change);
+  g_test_add_func ("/btpreprocess/gating-max-age", test_gating_max_age);
+  g_test_add_func ("/btpreprocess/gating-interval", test_gating_interval);
+  g_test_add_func ("/btpreprocess/gating-switch", test_gating_switch);
+  g_test_add_func ("/btpreprocess/gating-yuv", test_gating_yuv);
   return g_test_run ();
 }

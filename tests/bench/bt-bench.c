@@ -11,6 +11,9 @@
  * preprocessor_config.json, the full GPT-2 tokenizer files) for the element
  * benchmark, tests/bench/bench-elements.py.
  *
+ * It reports the kernel OpenBLAS chose (openblas_get_corename) with its
+ * build configuration and OPENBLAS_CORETYPE, which forces the choice.
+ *
  * Every time is the minimum of --runs runs. A stage's bound is the sum over
  * every matrix product it executes (attention products included) of
  * 2 M N K / (the sgemm rate measured here on that exact shape).
@@ -535,8 +538,17 @@ main (int argc, char **argv)
   /* without an ITC head there is nothing to time: null / "-" */
   g_autofree char *itc_text = itc_1000_ms < 0 ? g_strdup ("null")
       : g_strdup_printf ("%.4f", itc_1000_ms);
+  /* the kernel OpenBLAS picked at load time (DYNAMIC_ARCH builds choose
+   * per CPU unless OPENBLAS_CORETYPE names one): it moves every figure */
+  const char *blas_env = g_getenv ("OPENBLAS_CORETYPE");
+  g_autofree char *blas_core = g_strstrip (g_strdup (openblas_get_corename ()));
+  g_autofree char *blas_config = g_strstrip (g_strdup (openblas_get_config ()));
+  g_autofree char *blas_env_json = blas_env
+      ? g_strdup_printf ("\"%s\"", blas_env) : g_strdup ("null");
   if (json) {
     printf ("{\"model\": \"%s\", \"precision\": \"%s\", \"threads\": %d, "
+            "\"blas_core\": \"%s\", \"blas_config\": \"%s\", "
+            "\"blas_coretype_env\": %s, "
             "\"sgemm_gflops\": %.1f, \"vision_ms\": %.2f, \"text_ms\": %.2f, "
             "\"pair_ms\": %.2f, \"itm_1x1_ms\": %.2f, \"itm_1x8_ms\": %.2f, "
             "\"itc_1000_ms\": %s, \"vision_bound_ms\": %.2f, "
@@ -544,6 +556,7 @@ main (int argc, char **argv)
             "\"vision_gflops\": %.1f, \"text_gflops\": %.1f, "
             "\"pair_gflops\": %.1f, \"peak_rss_mb\": %.0f}\n",
             random_kind ? random_kind : model_dir, prec_name, threads,
+            blas_core, blas_config, blas_env_json,
             sgemm_gflops, vision_ms, text_ms, pair_ms, itm_1x1_ms, itm_1x8_ms, itc_text,
             vision_bound_ms, text_bound_ms, pair_bound_ms, vg / vision_ms * 1e3,
             tg / text_ms * 1e3, pg / pair_ms * 1e3, peak_rss_mb);
@@ -551,6 +564,8 @@ main (int argc, char **argv)
     printf ("model %s, %s, %d threads; sgemm %d x %d x %d: %.1f GFLOPS\n",
             random_kind ? random_kind : model_dir, prec_name, threads, n_tok,
             e, e, sgemm_gflops);
+    printf ("OpenBLAS kernel %s (%s; OPENBLAS_CORETYPE %s)\n", blas_core,
+            blas_config, blas_env ? blas_env : "unset");
     printf ("%-26s %10s %10s %8s %10s\n", "stage", "ms", "bound ms", "ratio",
             "GFLOPS");
     printf ("%-26s %10.2f %10.2f %8.2f %10.1f\n", "vision tower, 1 image",
