@@ -156,6 +156,8 @@ run (const BtLinear *l, const float *x, int m, int ldx, float *y, int ldy,
   switch (l->dtype) {
     case BT_DTYPE_BF16:
     case BT_DTYPE_I8:
+      if (!l->bf16)
+        break;
       return bt_bf16_linear_forward (l->bf16, x, m, ldx, y, ldy,
                                      residual ? BT_BF16_POST_ACCUMULATE
                                      : posts[act], error);
@@ -166,10 +168,13 @@ run (const BtLinear *l, const float *x, int m, int ldx, float *y, int ldy,
       return TRUE;
     }
     default:
-      g_set_error (error, BT_ERROR, BT_ERROR_DTYPE,
-                   "no linear layer runs %s weights", bt_dtype_name (l->dtype));
-      return FALSE;
+      break;
   }
+  g_set_error (error, BT_ERROR, BT_ERROR_DTYPE,
+               "no linear layer runs %s weights%s", bt_dtype_name (l->dtype),
+               l->dtype == BT_DTYPE_BF16 || l->dtype == BT_DTYPE_I8
+               ? " (none packed)" : "");
+  return FALSE;
 }
 
 gboolean
