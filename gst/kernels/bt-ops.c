@@ -109,13 +109,19 @@ lanes_sum (const double *v)
   return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
-/* Built for AVX-512, AVX2 and plain x86-64, picked at load time, with the
- * vectoriser's full cost model: at -O2's cheap one gcc vectorises none of
- * these loops. 325 x 768 on one thread: 0.42 ms before the partial sums,
- * 0.32 with them, 0.07 vectorised (docs/int8.md). */
-__attribute__ ((target_clones ("avx512f", "avx2", "default"),
-                optimize ("vect-cost-model=dynamic")))
-static void
+/* Built for AVX-512, AVX2 and plain x86-64, picked at load time, with
+ * gcc's full vectoriser cost model: at -O2's cheap one it vectorises none
+ * of these loops (clang's -O2 does). 325 x 768 on one thread: 0.42 ms
+ * before the partial sums, 0.32 with them, 0.07 vectorised
+ * (docs/performance.md). */
+#if defined(__clang__)
+#define NORM_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define NORM_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default"), \
+                                    optimize ("vect-cost-model=dynamic")))
+#endif
+
+NORM_CLONES static void
 layer_norm_rows (const float *src, float *dst, int r0, int r1, int width,
                  const float *weight, const float *bias, double eps)
 {
