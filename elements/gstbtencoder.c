@@ -80,6 +80,7 @@ gst_bt_precision_get_type (void)
   static const GEnumValue values[] = {
     {BT_PRECISION_FP32, "float32 (parity with HF)", "fp32"},
     {BT_PRECISION_BF16, "bfloat16 (opt-in, needs CPU bf16 units)", "bf16"},
+    {BT_PRECISION_INT8, "int8 linear layers (opt-in, needs CPU VNNI)", "int8"},
     {0, NULL, NULL}
   };
 

@@ -499,6 +499,11 @@ test_linear_dtype (void)
   g_assert_no_error (error);
   g_assert_cmpfloat (y[0], ==, 1 - 3 + 0.5f);
   g_assert_cmpfloat (y[1], ==, 4 - 6 - 1);
+  l.dtype = BT_DTYPE_F16;
+  g_assert_false (bt_linear (&l, x, 1, 0, y, 0, BT_ACT_NONE, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_DTYPE);
+  g_clear_error (&error);
+  /* a packed form named but never made */
   l.dtype = BT_DTYPE_I8;
   g_assert_false (bt_linear (&l, x, 1, 0, y, 0, BT_ACT_NONE, &error));
   g_assert_error (error, BT_ERROR, BT_ERROR_DTYPE);

@@ -28,6 +28,7 @@
 #include <dlfcn.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
+#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,7 @@ typedef struct {
   int rows, ldx;
   BtBf16Post post;
   int n_threads;
-  dnnl_primitive_t to_bf16;        /* x: f32 -> bf16, rows x in */
+  dnnl_primitive_t to_bf16;        /* x: f32 -> bf16, rows x in; NULL: int8 */
   dnnl_primitive_t matmul;
   dnnl_memory_desc_t x_md, xb_md, y_md;
   dnnl_memory_desc_t to_bf16_scratch_md, matmul_scratch_md;
@@ -63,19 +64,21 @@ typedef struct {
   /* the key */
   int out, in;
   gboolean has_bias;
+  gboolean int8;                   /* s8 x s8 products, else bf16 */
 
   int refcount;                    /* under shapes_lock */
-  dnnl_memory_desc_t w_md;         /* bf16, in x out, blocked */
-  dnnl_memory_desc_t b_md;         /* f32, 1 x out */
+  dnnl_memory_desc_t w_md;         /* bf16 or s8, in x out, blocked */
+  dnnl_memory_desc_t b_md;         /* f32, 1 x out (int8: also the scales) */
   GMutex lock;                     /* guards kernels */
   GPtrArray *kernels;
 } Shape;
 
 struct _BtBf16Linear {
   Shape *shape;
-  void *weight;                    /* bf16 in shape->w_md's layout */
+  void *weight;                    /* bf16 or s8 in shape->w_md's layout */
   gsize weight_bytes;
   float *bias;
+  float *w_scale;                  /* int8: out scales, w ~ w_scale[n] q */
 };
 
 /* What each thread that calls forward owns. */
@@ -217,6 +220,30 @@ bt_bf16_isa_name (void)
   }
 }
 
+/* int8 products want VNNI (vpdpbusd): without it oneDNN's int8 kernels
+ * are no faster than its bf16 or float32 ones. */
+static gboolean
+cpu_has_vnni (void)
+{
+  dnnl_cpu_isa_t isa = dnnl.get_effective_cpu_isa ();
+  return (isa & dnnl_cpu_isa_avx512_core_vnni) == dnnl_cpu_isa_avx512_core_vnni
+         || (isa & dnnl_cpu_isa_avx2_vnni) == dnnl_cpu_isa_avx2_vnni;
+}
+
+gboolean
+bt_int8_available (GError **error)
+{
+  if (!get_engine (error))
+    return FALSE;
+  if (!cpu_has_vnni ()) {
+    g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED,
+                 "this CPU has no VNNI (neither AVX512-VNNI nor AVX-VNNI; "
+                 "oneDNN's best ISA here is %s)", bt_bf16_isa_name ());
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 bt_bf16_available (GError **error)
 {
@@ -335,8 +362,11 @@ create_matmul_pd (const Shape *s, const dnnl_memory_desc_t *xb_md,
   float alpha;
   dnnl_alg_kind_t alg = post_eltwise (post, &alpha);
 
+  /* int8: the bias goes after the rescaling, a binary add; oneDNN 2.6
+   * would add it to the int32 sums */
   if (!check (dnnl.matmul_desc_init (&desc, xb_md, w_md,
-                                     s->has_bias ? &s->b_md : NULL, y_md),
+                                     s->has_bias && !s->int8 ? &s->b_md : NULL,
+                                     y_md),
               "describing a matmul", error))
     return NULL;
   if (!check (dnnl.primitive_attr_create (&attr), "creating attributes", error))
@@ -344,20 +374,32 @@ create_matmul_pd (const Shape *s, const dnnl_memory_desc_t *xb_md,
   gboolean ok = check (dnnl.primitive_attr_set_scratchpad_mode (
                          attr, dnnl_scratchpad_mode_user),
                        "setting the scratchpad mode", error);
-  if (ok && post != BT_BF16_POST_NONE) {
+  if (ok && (post != BT_BF16_POST_NONE || s->int8))
     ok = check (dnnl.post_ops_create (&ops), "creating post-ops", error);
-    if (ok && post == BT_BF16_POST_ACCUMULATE)
+  /* int8: y = scale[n] * sum + b[n], the scales per call (the x scale
+   * changes): a run-time output scale would make oneDNN 2.6 fall back from
+   * brgemm to its 3-10x slower gemm kernel, a binary operand does not */
+  if (ok && s->int8)
+    ok = check (dnnl.post_ops_append_binary (ops, dnnl_binary_mul, &s->b_md),
+                "adding the scales", error)
+      && (!s->has_bias
+          || check (dnnl.post_ops_append_binary (ops, dnnl_binary_add,
+                                                 &s->b_md),
+                    "adding the bias", error));
+  if (ok && post != BT_BF16_POST_NONE) {
+    if (post == BT_BF16_POST_ACCUMULATE)
       ok = check (dnnl.post_ops_append_sum (ops, 1.0f), "adding a sum", error);
-    else if (ok)
+    else
       ok = check (dnnl.post_ops_append_eltwise (ops, 1.0f, alg, alpha, 0),
                   "adding an activation", error);
-    if (ok)
-      ok = check (dnnl.primitive_attr_set_post_ops (attr, ops),
-                  "attaching post-ops", error);
   }
+  if (ok && ops)
+    ok = check (dnnl.primitive_attr_set_post_ops (attr, ops),
+                "attaching post-ops", error);
   if (ok)
     ok = check (dnnl.primitive_desc_create (&pd, &desc, attr, engine, NULL),
-                "creating a bf16 matmul", error);
+                s->int8 ? "creating an int8 matmul" : "creating a bf16 matmul",
+                error);
   if (ops)
     dnnl.post_ops_destroy (ops);
   dnnl.primitive_attr_destroy (attr);
@@ -373,7 +415,8 @@ kernel_new (const Shape *s, const Kernel *key, GError **error)
 
   *k = *key;
   if (!init_rows (&k->x_md, k->rows, s->in, k->ldx, dnnl_f32, error) ||
-      !init_2d (&k->xb_md, k->rows, s->in, dnnl_bf16, dnnl_ab, error) ||
+      !init_2d (&k->xb_md, k->rows, s->in, s->int8 ? dnnl_s8 : dnnl_bf16,
+                dnnl_ab, error) ||
       !init_2d (&k->y_md, k->rows, s->out, dnnl_f32, dnnl_ab, error))
     goto fail;
 
@@ -383,9 +426,13 @@ kernel_new (const Shape *s, const Kernel *key, GError **error)
   k->matmul_scratch_md =
     *dnnl.primitive_desc_query_md (mpd, dnnl_query_scratchpad_md, 0);
   k->matmul_scratch = dnnl.memory_desc_get_size (&k->matmul_scratch_md);
-  if (!check (dnnl.primitive_create (&k->matmul, mpd), "building a bf16 matmul",
+  if (!check (dnnl.primitive_create (&k->matmul, mpd), "building a matmul",
               error))
     goto fail;
+  if (s->int8) {                   /* x is quantized by quantize_rows */
+    dnnl.primitive_desc_destroy (mpd);
+    return k;
+  }
 
   if (!check (dnnl.primitive_attr_create (&attr), "creating attributes", error)
       || !check (dnnl.primitive_attr_set_scratchpad_mode (
@@ -426,7 +473,7 @@ shape_get_kernel (Shape *s, const Kernel *key, GError **error)
   g_mutex_lock (&s->lock);
   for (guint i = 0; i < s->kernels->len; i++) {
     Kernel *c = g_ptr_array_index (s->kernels, i);
-    if (c->rows == key->rows && c->ldx == key->ldx
+    if (c->rows == key->rows && (c->ldx == key->ldx || s->int8)
         && c->post == key->post && c->n_threads == key->n_threads) {
       k = c;
       break;
@@ -447,14 +494,16 @@ static guint
 shape_hash (gconstpointer p)
 {
   const Shape *s = p;
-  return (guint) s->out * 31u + (guint) s->in * 7u + (guint) s->has_bias;
+  return (guint) s->out * 31u + (guint) s->in * 7u + (guint) s->has_bias
+         + 2u * (guint) s->int8;
 }
 
 static gboolean
 shape_equal (gconstpointer a, gconstpointer b)
 {
   const Shape *x = a, *y = b;
-  return x->out == y->out && x->in == y->in && x->has_bias == y->has_bias;
+  return x->out == y->out && x->in == y->in && x->has_bias == y->has_bias
+         && x->int8 == y->int8;
 }
 
 static void
@@ -471,14 +520,15 @@ shape_new (const Shape *key, GError **error)
 {
   Shape *s = g_new0 (Shape, 1);
   dnnl_memory_desc_t any_w, xb, y;
+  const dnnl_data_type_t dt = key->int8 ? dnnl_s8 : dnnl_bf16;
 
   *s = *key;
   s->refcount = 1;
   g_mutex_init (&s->lock);
   s->kernels = g_ptr_array_new_with_free_func (kernel_free);
   if (!init_2d (&s->b_md, 1, s->out, dnnl_f32, dnnl_ab, error) ||
-      !init_2d (&any_w, s->in, s->out, dnnl_bf16, dnnl_format_tag_any, error) ||
-      !init_2d (&xb, LAYOUT_PROBE_ROWS, s->in, dnnl_bf16, dnnl_ab, error) ||
+      !init_2d (&any_w, s->in, s->out, dt, dnnl_format_tag_any, error) ||
+      !init_2d (&xb, LAYOUT_PROBE_ROWS, s->in, dt, dnnl_ab, error) ||
       !init_2d (&y, LAYOUT_PROBE_ROWS, s->out, dnnl_f32, dnnl_ab, error)) {
     shape_free (s);
     return NULL;
@@ -551,20 +601,40 @@ execute (dnnl_primitive_t prim, ThreadState *ts, dnnl_exec_arg_t *args, int n,
   return ok;
 }
 
-BtBf16Linear *
-bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
-                    GError **error)
+/* Symmetric per output channel: w[n, k] ~ scale[n] q[n, k] with q in
+ * [-127, 127] rounded to nearest, so |w - scale q| <= scale / 2. Returns
+ * the [out, in] int8 matrix (g_free). */
+static gint8 *
+quantize_weight (const float *w, int out, int in, float *scale)
+{
+  gint8 *q = g_malloc ((gsize) out * in);
+  for (int n = 0; n < out; n++) {
+    const float *row = w + (gsize) n * in;
+    float amax = 0;
+    for (int k = 0; k < in; k++)
+      amax = MAX (amax, fabsf (row[k]));
+    scale[n] = amax / 127.0f;
+    const float inv = amax > 0 ? 127.0f / amax : 0;
+    for (int k = 0; k < in; k++)
+      q[(gsize) n * in + k] = (gint8) lrintf (row[k] * inv);
+  }
+  return q;
+}
+
+static BtBf16Linear *
+linear_new (const float *weight, const float *bias, int out, int in,
+            gboolean int8, GError **error)
 {
   g_return_val_if_fail (weight != NULL && out > 0 && in > 0, NULL);
 
-  if (!bt_bf16_available (error))
+  if (!(int8 ? bt_int8_available (error) : bt_bf16_available (error)))
     return NULL;
   ThreadState *ts = get_thread_state (error);
   if (!ts)
     return NULL;
   apply_num_threads ();
 
-  Shape key = { .out = out, .in = in, .has_bias = bias != NULL };
+  Shape key = { .out = out, .in = in, .has_bias = bias != NULL, .int8 = int8 };
   Shape *s = shape_acquire (&key, error);
   if (!s)
     return NULL;
@@ -575,25 +645,32 @@ bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
   l->weight = g_aligned_alloc (1, l->weight_bytes, ALIGNMENT);
   if (bias)
     l->bias = g_memdup2 (bias, (gsize) out * sizeof (float));
+  g_autofree gint8 *q = NULL;
+  if (int8) {
+    l->w_scale = g_new (float, out);
+    q = quantize_weight (weight, out, in, l->w_scale);
+  }
 
   /* [out, in] row-major is the in x out matrix matmul wants, stored
-   * column-major ("ba") */
-  dnnl_memory_desc_t w_f32_md;
+   * column-major ("ba"); int8 weights also get the compensation oneDNN
+   * needs for signed x (the reorder computes it) */
+  dnnl_memory_desc_t w_src_md;
   dnnl_primitive_desc_t rpd = NULL;
   dnnl_primitive_t reorder = NULL;
-  gboolean ok = init_2d (&w_f32_md, in, out, dnnl_f32, dnnl_ba, error)
-    && check (dnnl.reorder_primitive_desc_create (&rpd, &w_f32_md, engine,
+  gboolean ok = init_2d (&w_src_md, in, out, int8 ? dnnl_s8 : dnnl_f32,
+                         dnnl_ba, error)
+    && check (dnnl.reorder_primitive_desc_create (&rpd, &w_src_md, engine,
                                                   &s->w_md, engine, NULL),
               "creating the weight conversion", error)
     && check (dnnl.primitive_create (&reorder, rpd),
               "building the weight conversion", error);
   if (ok) {
     dnnl_exec_arg_t args[] = {
-      { DNNL_ARG_FROM, wrap (&w_f32_md, weight) },
+      { DNNL_ARG_FROM, wrap (&w_src_md, int8 ? (const void *) q : weight) },
       { DNNL_ARG_TO, wrap (&s->w_md, l->weight) },
     };
     ok = execute (reorder, ts, args, G_N_ELEMENTS (args),
-                  "converting weights to bf16", error);
+                  "packing the weights", error);
   }
   if (reorder)
     dnnl.primitive_destroy (reorder);
@@ -606,6 +683,20 @@ bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
   return l;
 }
 
+BtBf16Linear *
+bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
+                    GError **error)
+{
+  return linear_new (weight, bias, out, in, FALSE, error);
+}
+
+BtBf16Linear *
+bt_int8_linear_new (const float *weight, const float *bias, int out, int in,
+                    GError **error)
+{
+  return linear_new (weight, bias, out, in, TRUE, error);
+}
+
 void
 bt_bf16_linear_free (BtBf16Linear *l)
 {
@@ -614,6 +705,7 @@ bt_bf16_linear_free (BtBf16Linear *l)
   shape_release (l->shape);
   g_aligned_free (l->weight);
   g_free (l->bias);
+  g_free (l->w_scale);
   g_free (l);
 }
 
@@ -632,7 +724,79 @@ bt_bf16_linear_get_out (const BtBf16Linear *l)
 gsize
 bt_bf16_linear_get_weight_bytes (const BtBf16Linear *l)
 {
-  return l->weight_bytes + (l->bias ? (gsize) l->shape->out * sizeof (float) : 0);
+  return l->weight_bytes
+         + ((l->bias ? 1 : 0) + (l->w_scale ? 1 : 0)) * (gsize) l->shape->out
+           * sizeof (float);
+}
+
+/* The largest |x| of a row as float bits (a NaN's are above infinity's,
+ * 0x7f800000), and the row times `inv` rounded to nearest even into int8.
+ * AVX2, which every VNNI CPU has (the int8 path runs only on those): the
+ * compiler does not vectorise these loops at -O2. */
+__attribute__ ((target ("avx2"))) static guint32
+row_amax_bits (const float *x, int n)
+{
+  const __m256i abs_mask = _mm256_set1_epi32 (0x7fffffff);
+  __m256i m = _mm256_setzero_si256 ();
+  int k = 0;
+  for (; k + 8 <= n; k += 8)
+    m = _mm256_max_epu32 (m, _mm256_and_si256 (
+          _mm256_loadu_si256 ((const __m256i *) (x + k)), abs_mask));
+  guint32 lanes[8], best = 0;
+  _mm256_storeu_si256 ((__m256i *) lanes, m);
+  for (int i = 0; i < 8; i++)
+    best = MAX (best, lanes[i]);
+  for (; k < n; k++) {
+    guint32 bits;
+    memcpy (&bits, x + k, sizeof bits);
+    best = MAX (best, bits & 0x7fffffffu);
+  }
+  return best;
+}
+
+__attribute__ ((target ("avx2"))) static void
+row_quantize (const float *x, int n, float inv, gint8 *q)
+{
+  const __m256 s = _mm256_set1_ps (inv);
+  /* packs interleave the two 128-bit lanes; this puts the bytes back */
+  const __m256i order = _mm256_setr_epi32 (0, 4, 1, 5, 2, 6, 3, 7);
+  int k = 0;
+  for (; k + 32 <= n; k += 32) {
+    __m256i a = _mm256_cvtps_epi32 (_mm256_mul_ps (_mm256_loadu_ps (x + k), s));
+    __m256i b = _mm256_cvtps_epi32 (_mm256_mul_ps (_mm256_loadu_ps (x + k + 8),
+                                                   s));
+    __m256i c = _mm256_cvtps_epi32 (_mm256_mul_ps (_mm256_loadu_ps (x + k + 16),
+                                                   s));
+    __m256i d = _mm256_cvtps_epi32 (_mm256_mul_ps (_mm256_loadu_ps (x + k + 24),
+                                                   s));
+    __m256i bytes = _mm256_packs_epi16 (_mm256_packs_epi32 (a, b),
+                                        _mm256_packs_epi32 (c, d));
+    _mm256_storeu_si256 ((__m256i *) (q + k),
+                         _mm256_permutevar8x32_epi32 (bytes, order));
+  }
+  for (; k < n; k++)
+    q[k] = (gint8) lrintf (x[k] * inv);
+}
+
+/* One scale for the whole x (oneDNN 2.6's fast kernels take no per-row
+ * one): x ~ sx q, q = round (x / sx) in [-127, 127], sx = max |x| / 127, so
+ * |x - sx q| <= sx / 2. FALSE when x holds a NaN or an infinity. */
+static gboolean
+quantize_rows (const float *x, int rows, int in, int ldx, gint8 *q,
+               float *sx)
+{
+  guint32 amax_bits = 0;
+  for (int r = 0; r < rows; r++)
+    amax_bits = MAX (amax_bits, row_amax_bits (x + (gsize) r * ldx, in));
+  if (amax_bits >= 0x7f800000u)
+    return FALSE;
+  float amax;
+  memcpy (&amax, &amax_bits, sizeof amax);
+  *sx = amax / 127.0f;
+  const float inv = amax > 0 ? 127.0f / amax : 0;
+  for (int r = 0; r < rows; r++)
+    row_quantize (x + (gsize) r * ldx, in, inv, q + (gsize) r * in);
+  return TRUE;
 }
 
 gboolean
@@ -659,39 +823,68 @@ bt_bf16_linear_forward (BtBf16Linear *l, const float *x, int rows, int ldx,
   if (!k)
     return FALSE;
 
-  gsize xb_size = round_up ((gsize) rows * s->in * 2);
+  gsize xb_size = round_up ((gsize) rows * s->in * (s->int8 ? 1 : 2));
   gsize mm_size = round_up (k->matmul_scratch);
-  gsize re_size = round_up (k->to_bf16_scratch);
+  gsize re_size = round_up (MAX (k->to_bf16_scratch,
+                                 s->int8 ? s->out * sizeof (float) : 0));
   gsize y_size = dense_y ? 0 : (gsize) rows * s->out * sizeof (float);
   guint8 *buf = thread_state_reserve (ts, xb_size + mm_size + re_size + y_size);
   guint8 *xb = buf, *mm_scratch = buf + xb_size;
   guint8 *re_scratch = mm_scratch + mm_size;
   float *y_dense = dense_y ? y : (float *) (re_scratch + re_size);
 
-  dnnl_exec_arg_t conv[3] = {
-    { DNNL_ARG_FROM, wrap (&k->x_md, x) },
-    { DNNL_ARG_TO, wrap (&k->xb_md, xb) },
-  };
-  int n_conv = 2;
-  if (k->to_bf16_scratch)
-    conv[n_conv++] = (dnnl_exec_arg_t) {
-      DNNL_ARG_SCRATCHPAD, wrap (&k->to_bf16_scratch_md, re_scratch) };
-  if (!execute (k->to_bf16, ts, conv, n_conv, "converting input to bf16",
-                error))
-    return FALSE;
-
-  dnnl_exec_arg_t mm[5] = {
+  dnnl_exec_arg_t mm[6] = {
     { DNNL_ARG_SRC, wrap (&k->xb_md, xb) },
     { DNNL_ARG_WEIGHTS, wrap (&s->w_md, l->weight) },
     { DNNL_ARG_DST, wrap (&k->y_md, y_dense) },
   };
   int n_mm = 3;
-  if (l->bias)
-    mm[n_mm++] = (dnnl_exec_arg_t) { DNNL_ARG_BIAS, wrap (&s->b_md, l->bias) };
+  if (s->int8) {
+    /* y = sx w_scale[n] (q_x . q_w) + b[n]: the per-call scales go where
+     * the bf16 path keeps its conversion scratchpad */
+    float sx, *scale = (float *) re_scratch;
+    if (!quantize_rows (x, rows, s->in, key.ldx, (gint8 *) xb, &sx)) {
+      for (int i = 0; i < n_mm; i++)
+        if (mm[i].memory)
+          dnnl.memory_destroy (mm[i].memory);
+      g_set_error (error, BT_ERROR, BT_ERROR_INPUT,
+                   "int8 linear: the input holds NaN or infinity");
+      return FALSE;
+    }
+    for (int n = 0; n < s->out; n++)
+      scale[n] = sx * l->w_scale[n];
+    mm[n_mm++] = (dnnl_exec_arg_t) {
+      DNNL_ARG_ATTR_MULTIPLE_POST_OP (0) | DNNL_ARG_SRC_1,
+      wrap (&s->b_md, scale) };
+    if (l->bias)
+      mm[n_mm++] = (dnnl_exec_arg_t) {
+        DNNL_ARG_ATTR_MULTIPLE_POST_OP (1) | DNNL_ARG_SRC_1,
+        wrap (&s->b_md, l->bias) };
+  } else {
+    dnnl_exec_arg_t conv[3] = {
+      { DNNL_ARG_FROM, wrap (&k->x_md, x) },
+      { DNNL_ARG_TO, wrap (&k->xb_md, xb) },
+    };
+    int n_conv = 2;
+    if (k->to_bf16_scratch)
+      conv[n_conv++] = (dnnl_exec_arg_t) {
+        DNNL_ARG_SCRATCHPAD, wrap (&k->to_bf16_scratch_md, re_scratch) };
+    if (!execute (k->to_bf16, ts, conv, n_conv, "converting input to bf16",
+                  error)) {
+      for (int i = 0; i < n_mm; i++)
+        if (mm[i].memory)
+          dnnl.memory_destroy (mm[i].memory);
+      return FALSE;
+    }
+    if (l->bias)
+      mm[n_mm++] = (dnnl_exec_arg_t) { DNNL_ARG_BIAS,
+                                       wrap (&s->b_md, l->bias) };
+  }
   if (k->matmul_scratch)
     mm[n_mm++] = (dnnl_exec_arg_t) {
       DNNL_ARG_SCRATCHPAD, wrap (&k->matmul_scratch_md, mm_scratch) };
-  if (!execute (k->matmul, ts, mm, n_mm, "bf16 matmul", error))
+  if (!execute (k->matmul, ts, mm, n_mm, s->int8 ? "int8 matmul" : "bf16 matmul",
+                error))
     return FALSE;
 
   if (!dense_y) {
@@ -989,7 +1182,7 @@ static void
 set_not_built (GError **error)
 {
   g_set_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED,
-               "bf16 needs oneDNN, and this build has none (install "
+               "bf16 and int8 need oneDNN, and this build has none (install "
                "libdnnl-dev and reconfigure with meson -Dbf16=enabled)");
 }
 
@@ -1006,6 +1199,13 @@ bt_bf16_available (GError **error)
   return FALSE;
 }
 
+gboolean
+bt_int8_available (GError **error)
+{
+  set_not_built (error);
+  return FALSE;
+}
+
 BtBf16Linear *
 bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
                     GError **error)
@@ -1013,6 +1213,13 @@ bt_bf16_linear_new (const float *weight, const float *bias, int out, int in,
   (void) weight, (void) bias, (void) out, (void) in;
   set_not_built (error);
   return NULL;
+}
+
+BtBf16Linear *
+bt_int8_linear_new (const float *weight, const float *bias, int out, int in,
+                    GError **error)
+{
+  return bt_bf16_linear_new (weight, bias, out, in, error);
 }
 
 void

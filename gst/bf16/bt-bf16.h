@@ -1,9 +1,11 @@
-/* bt-bf16.h - the opt-in bfloat16 linear layer (private, not installed).
+/* bt-bf16.h - the opt-in reduced-precision linear layer on oneDNN (private,
+ * not installed).
  *
  * y = act (x W^T + b) with float32 input and output and bfloat16 products
  * accumulated in float32, through oneDNN's matmul on the CPU's bf16 units
- * (AVX512-BF16 or AMX). The float32 weights are converted once, at creation,
- * into the blocked bf16 layout oneDNN's kernel wants; only that copy is kept.
+ * (AVX512-BF16 or AMX), or int8 products accumulated in int32 on its VNNI
+ * units. The float32 weights are converted once, at creation, into the
+ * blocked layout oneDNN's kernel wants; only that copy is kept.
  * Built as stubs that report BT_ERROR_UNSUPPORTED when meson found no oneDNN.
  *
  * SPDX-License-Identifier: MIT
@@ -28,6 +30,9 @@ typedef struct _BtBf16Linear BtBf16Linear;
 /* TRUE when the library was built with oneDNN and this CPU has bf16 units;
  * otherwise BT_ERROR_UNSUPPORTED saying which is missing. */
 gboolean bt_bf16_available (GError **error);
+/* The same for int8: oneDNN present and a CPU with VNNI (AVX512-VNNI or
+ * AVX-VNNI). */
+gboolean bt_int8_available (GError **error);
 
 /* The compute threads each forward call uses (0 = number of cores). The
  * count is per process; the model sets it with its own thread budget. */
@@ -36,6 +41,14 @@ void bt_bf16_set_num_threads (int n);
 /* `weight`: out x in, row-major (the checkpoint's [out, in]); `bias`: out
  * floats or NULL. Neither is referenced after the call. */
 BtBf16Linear *bt_bf16_linear_new (const float *weight, const float *bias,
+                                  int out, int in, GError **error);
+/* The same layer with int8 products: each output channel's weights are
+ * quantized symmetrically (scale max |w_n| / 127, rounded to nearest), x
+ * is quantized per call with one scale (max |x| / 127), the int32 sums are
+ * rescaled to float32 and the bias and post-op applied (docs/int8.md gives
+ * the error bound). Forward is bt_bf16_linear_forward; it fails with
+ * BT_ERROR_INPUT when x holds NaN or infinity. */
+BtBf16Linear *bt_int8_linear_new (const float *weight, const float *bias,
                                   int out, int in, GError **error);
 void bt_bf16_linear_free (BtBf16Linear *l);
 

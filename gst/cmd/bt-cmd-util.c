@@ -23,9 +23,12 @@ parse_precision (BtPrecision *precision, GError **error)
     *precision = BT_PRECISION_FP32;
   else if (g_strcmp0 (precision_name, "bf16") == 0)
     *precision = BT_PRECISION_BF16;
+  else if (g_strcmp0 (precision_name, "int8") == 0)
+    *precision = BT_PRECISION_INT8;
   else {
     g_set_error (error, BT_ERROR, BT_ERROR_INPUT,
-                 "unknown precision '%s' (fp32 or bf16)", precision_name);
+                 "unknown precision '%s' (fp32, bf16 or int8)",
+                 precision_name);
     return FALSE;
   }
   return TRUE;
@@ -46,8 +49,9 @@ bt_cmd_parse_options (const char *command, const char *parameters,
     g_option_context_set_description (context, description);
   const GOptionEntry common[] = {
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_name,
-      "fp32 (default, parity with HF) or bf16 (opt-in, needs bf16 units "
-      "and oneDNN)", "fp32|bf16" },
+      "fp32 (default, parity with HF), bf16 (opt-in, needs bf16 units "
+      "and oneDNN) or int8 (opt-in, needs VNNI and oneDNN)",
+      "fp32|bf16|int8" },
     { NULL }
   };
   g_option_context_add_main_entries (context, entries, NULL);

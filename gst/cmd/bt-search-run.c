@@ -505,6 +505,8 @@ bt_search_run_stored (const BtSearchOptions *o, const char *video,
   }
   if (g_strcmp0 (o->precision, "bf16") == 0)
     params.precision = BT_PRECISION_BF16;
+  else if (g_strcmp0 (o->precision, "int8") == 0)
+    params.precision = BT_PRECISION_INT8;
   if (!(model = bt_model_cache_acquire (o->model_dir, &params, error)))
     return NULL;
 

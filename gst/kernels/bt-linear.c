@@ -12,16 +12,30 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+static gboolean
+pack (BtLinear *l, BtDType dtype, gsize *bytes, GError **error)
+{
+  g_return_val_if_fail (l->w != NULL && l->bf16 == NULL, FALSE);
+  l->bf16 = dtype == BT_DTYPE_I8
+            ? bt_int8_linear_new (l->w, l->b, l->out, l->in, error)
+            : bt_bf16_linear_new (l->w, l->b, l->out, l->in, error);
+  if (!l->bf16)
+    return FALSE;
+  l->dtype = dtype;
+  *bytes += bt_bf16_linear_get_weight_bytes (l->bf16);
+  return TRUE;
+}
+
 gboolean
 bt_linear_to_bf16 (BtLinear *l, gsize *bytes, GError **error)
 {
-  g_return_val_if_fail (l->w != NULL && l->bf16 == NULL, FALSE);
-  l->bf16 = bt_bf16_linear_new (l->w, l->b, l->out, l->in, error);
-  if (!l->bf16)
-    return FALSE;
-  l->dtype = BT_DTYPE_BF16;
-  *bytes += bt_bf16_linear_get_weight_bytes (l->bf16);
-  return TRUE;
+  return pack (l, BT_DTYPE_BF16, bytes, error);
+}
+
+gboolean
+bt_linear_to_int8 (BtLinear *l, gsize *bytes, GError **error)
+{
+  return pack (l, BT_DTYPE_I8, bytes, error);
 }
 
 /* A packed weight's float32 pages are never read again, so a bf16 model
@@ -33,7 +47,7 @@ bt_linear_to_bf16 (BtLinear *l, gsize *bytes, GError **error)
 gsize
 bt_linear_release_f32 (BtLinear *l)
 {
-  g_return_val_if_fail (l->dtype == BT_DTYPE_BF16 && l->w != NULL, 0);
+  g_return_val_if_fail (l->bf16 != NULL && l->w != NULL, 0);
   const guintptr page = (guintptr) sysconf (_SC_PAGESIZE);
   const gsize bytes = (gsize) l->out * l->in * sizeof (float);
   guintptr start = ((guintptr) l->w + page - 1) / page * page;
@@ -141,6 +155,9 @@ run (const BtLinear *l, const float *x, int m, int ldx, float *y, int ldy,
     ldy = l->out;
   switch (l->dtype) {
     case BT_DTYPE_BF16:
+    case BT_DTYPE_I8:
+      if (!l->bf16)
+        break;
       return bt_bf16_linear_forward (l->bf16, x, m, ldx, y, ldy,
                                      residual ? BT_BF16_POST_ACCUMULATE
                                      : posts[act], error);
@@ -151,10 +168,13 @@ run (const BtLinear *l, const float *x, int m, int ldx, float *y, int ldy,
       return TRUE;
     }
     default:
-      g_set_error (error, BT_ERROR, BT_ERROR_DTYPE,
-                   "no linear layer runs %s weights", bt_dtype_name (l->dtype));
-      return FALSE;
+      break;
   }
+  g_set_error (error, BT_ERROR, BT_ERROR_DTYPE,
+               "no linear layer runs %s weights%s", bt_dtype_name (l->dtype),
+               l->dtype == BT_DTYPE_BF16 || l->dtype == BT_DTYPE_I8
+               ? " (none packed)" : "");
+  return FALSE;
 }
 
 gboolean

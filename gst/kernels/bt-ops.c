@@ -99,7 +99,29 @@ bt_activation (float *x, gsize n, BtActivation act)
 #define PARALLEL_MIN_FLOATS (1 << 16)
 #define PARALLEL_CHUNKS 8
 
-static void
+#define NORM_LANES 8
+
+/* Pairwise: the order is fixed, so results do not depend on the data's
+ * alignment or the compiler. */
+static double
+lanes_sum (const double *v)
+{
+  return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
+/* Built for AVX-512, AVX2 and plain x86-64, picked at load time, with
+ * gcc's full vectoriser cost model: at -O2's cheap one it vectorises none
+ * of these loops (clang's -O2 does). 325 x 768 on one thread: 0.42 ms
+ * before the partial sums, 0.32 with them, 0.07 vectorised
+ * (docs/performance.md). */
+#if defined(__clang__)
+#define NORM_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define NORM_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default"), \
+                                    optimize ("vect-cost-model=dynamic")))
+#endif
+
+NORM_CLONES static void
 layer_norm_rows (const float *src, float *dst, int r0, int r1, int width,
                  const float *weight, const float *bias, double eps)
 {
@@ -107,20 +129,30 @@ layer_norm_rows (const float *src, float *dst, int r0, int r1, int width,
     const float *x = src + (gsize) r * width;
     float *y = dst + (gsize) r * width;
     /* Mean and variance in double: closer to the exact value than torch's
-     * float moments, so our error against torch is torch's own rounding. */
-    double sum = 0.0;
-    for (int i = 0; i < width; i++)
-      sum += x[i];
-    double mean = sum / width;
-    double var = 0.0;
-    for (int i = 0; i < width; i++) {
+     * float moments, so our error against torch is torch's own rounding.
+     * Eight partial sums, which also lets the compiler vectorise: one
+     * chain of dependent double adds costs 4 cycles an element. */
+    double part[NORM_LANES] = { 0 }, sq[NORM_LANES] = { 0 };
+    int i = 0;
+    for (; i + NORM_LANES <= width; i += NORM_LANES)
+      for (int l = 0; l < NORM_LANES; l++)
+        part[l] += x[i + l];
+    for (; i < width; i++)
+      part[0] += x[i];
+    double mean = lanes_sum (part) / width;
+    for (i = 0; i + NORM_LANES <= width; i += NORM_LANES)
+      for (int l = 0; l < NORM_LANES; l++) {
+        double d = x[i + l] - mean;
+        sq[l] += d * d;
+      }
+    for (; i < width; i++) {
       double d = x[i] - mean;
-      var += d * d;
+      sq[0] += d * d;
     }
-    var /= width;
+    double var = lanes_sum (sq) / width;
     float rstd = (float) (1.0 / sqrt (var + eps));
     float fmean = (float) mean;
-    for (int i = 0; i < width; i++)
+    for (i = 0; i < width; i++)
       y[i] = (x[i] - fmean) * rstd * weight[i] + bias[i];
   }
 }

@@ -80,7 +80,8 @@ typedef struct {
 typedef struct {
   int hidden, heads, intermediate;
   double eps;
-  gboolean bf16_attention;          /* a bf16 model: attention on oneDNN */
+  gboolean bf16_attention;          /* bf16 (or int8) model: attention on
+                                     * oneDNN in bf16 */
 } BtBertDims;
 
 /* ---- the model ----------------------------------------------------------- */
@@ -120,7 +121,7 @@ struct _BtModel {
   /* every bound linear layer, in inventory order (not owned): the one
    * list a precision conversion walks */
   GPtrArray *linears;
-  gsize bf16_bytes;                 /* packed bf16 weights */
+  gsize bf16_bytes;                 /* packed bf16 or int8 weights */
   gsize f32_released_bytes;         /* float32 weight pages handed back */
 };
 

@@ -372,6 +372,16 @@ bind_heads (Binder *b)
   }
 }
 
+/* Attention products run in bf16 in a bf16 model, and in an int8 one
+ * where the CPU has bf16 units too (oneDNN 2.6's int8 matmul takes no
+ * per-row scales, which dynamic Q and K would want). */
+static gboolean
+attention_bf16 (BtPrecision precision)
+{
+  return precision == BT_PRECISION_BF16
+         || (precision == BT_PRECISION_INT8 && bt_bf16_available (NULL));
+}
+
 static BtModel *
 model_new (const BtConfig *config, BtHeads heads, BtPrecision precision)
 {
@@ -392,7 +402,7 @@ model_new (const BtConfig *config, BtHeads heads, BtPrecision precision)
   const BtTextConfig *tc = &config->text;
   m->text_dims = (BtBertDims) { tc->hidden_size, tc->num_attention_heads,
                                 tc->intermediate_size, tc->layer_norm_eps,
-                                precision == BT_PRECISION_BF16 };
+                                attention_bf16 (precision) };
   m->cross_dims = m->text_dims;
   m->cross_dims.hidden = config->hidden_size;
   g_mutex_init (&m->pool_lock);
@@ -405,13 +415,13 @@ model_new (const BtConfig *config, BtHeads heads, BtPrecision precision)
   return m;
 }
 
-/* precision bf16: one pass over the bound linear layers packs each and
+/* precision bf16 or int8: one pass over the bound linear layers packs each and
  * hands its float32 pages back at once (so the peak holds one weight in
  * both forms, not the model), except the word embeddings (the tied MLM
  * decoder), which the text embeddings still read. A float32 weight two
  * linears share goes back after its last user is packed. */
 static gboolean
-convert_bf16 (BtModel *m, GError **error)
+convert_linears (BtModel *m, GError **error)
 {
   g_autoptr (GHashTable) users = g_hash_table_new (NULL, NULL);
   for (guint i = 0; i < m->linears->len; i++) {
@@ -422,7 +432,9 @@ convert_bf16 (BtModel *m, GError **error)
   }
   for (guint i = 0; i < m->linears->len; i++) {
     BtLinear *l = g_ptr_array_index (m->linears, i);
-    if (!bt_linear_to_bf16 (l, &m->bf16_bytes, error))
+    if (!(m->precision == BT_PRECISION_INT8
+          ? bt_linear_to_int8 (l, &m->bf16_bytes, error)
+          : bt_linear_to_bf16 (l, &m->bf16_bytes, error)))
       return FALSE;
     int left = GPOINTER_TO_INT (g_hash_table_lookup (users, l->w)) - 1;
     g_hash_table_insert (users, (gpointer) l->w, GINT_TO_POINTER (left));
@@ -471,15 +483,23 @@ bind_all (BtModel *m, guint64 seed, GError **error)
   }
   g_string_free (b.problems, TRUE);
   g_hash_table_unref (b.specs);
-  if (ok && m->precision == BT_PRECISION_BF16)
-    ok = convert_bf16 (m, error);
+  if (ok && m->precision != BT_PRECISION_FP32)
+    ok = convert_linears (m, error);
   return ok;
 }
 
 static gboolean
 check_precision (BtPrecision precision, GError **error)
 {
-  return precision == BT_PRECISION_FP32 || bt_bf16_available (error);
+  switch (precision) {
+    case BT_PRECISION_FP32: return TRUE;
+    case BT_PRECISION_BF16: return bt_bf16_available (error);
+    case BT_PRECISION_INT8: return bt_int8_available (error);
+    default:
+      g_set_error (error, BT_ERROR, BT_ERROR_INPUT, "unknown precision %d",
+                   (int) precision);
+      return FALSE;
+  }
 }
 
 BtModelParams

@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 typedef enum {
   BT_PRECISION_FP32,           /* default; parity with HF float32 */
   BT_PRECISION_BF16,           /* opt-in, needs a CPU with bf16 units */
+  BT_PRECISION_INT8,           /* opt-in: int8 linears, needs VNNI */
 } BtPrecision;
 
 /* ---- the model: immutable weights, shared between threads -------------- */

@@ -30,7 +30,7 @@ vision_block (const BtModel *m, BtArena *a, const BtVisionBlockW *w, float *x,
   bt_layer_norm (x, ln, n, e, w->ln_1.w, w->ln_1.b, eps);
   if (!bt_linear (&w->in_proj, ln, n, 0, qkv, 0, BT_ACT_NONE, error))
     return FALSE;
-  bt_attention_maybe_bf16 (m->precision == BT_PRECISION_BF16, qkv, 3 * e,
+  bt_attention_maybe_bf16 (m->text_dims.bf16_attention, qkv, 3 * e,
                            qkv + e, 3 * e, qkv + 2 * e, 3 * e, n, n,
                            m->vision_heads, m->vision_head_dim, NULL, scores,
                            att, e);

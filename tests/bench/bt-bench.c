@@ -2,7 +2,7 @@
  * forward path) and sets it against OpenBLAS sgemm measured in the same
  * run, on the same shapes and thread count.
  *
- *   bt-bench (--model DIR | --random base|large) [--precision fp32|bf16]
+ *   bt-bench (--model DIR | --random base|large) [--precision fp32|bf16|int8]
  *            [--threads N] [--runs N] [--json]
  *   bt-bench --write-random base|large DIR
  *
@@ -352,7 +352,7 @@ main (int argc, char **argv)
     { "random", 0, 0, G_OPTION_ARG_STRING, &random_kind,
       "Random weights of the real shapes", "base|large" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &prec_name,
-      "Weights' precision (default fp32)", "fp32|bf16" },
+      "Weights' precision (default fp32)", "fp32|bf16|int8" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (0 = cores)", "N" },
     { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per time (min taken)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object", NULL },
@@ -387,13 +387,15 @@ main (int argc, char **argv)
 
   if (!prec_name)
     prec_name = g_strdup ("fp32");
-  if (!g_str_equal (prec_name, "fp32") && !g_str_equal (prec_name, "bf16")) {
-    fprintf (stderr, "bt-bench: --precision takes fp32 or bf16\n");
+  if (!g_str_equal (prec_name, "fp32") && !g_str_equal (prec_name, "bf16")
+      && !g_str_equal (prec_name, "int8")) {
+    fprintf (stderr, "bt-bench: --precision takes fp32, bf16 or int8\n");
     return 2;
   }
   BtModelParams model_params = bt_model_default_params ();
   model_params.precision = g_str_equal (prec_name, "bf16") ? BT_PRECISION_BF16
-                                                           : BT_PRECISION_FP32;
+                           : g_str_equal (prec_name, "int8") ? BT_PRECISION_INT8
+                           : BT_PRECISION_FP32;
   BtContextParams ctx_params = bt_context_default_params ();
   ctx_params.n_threads = threads;
 
