@@ -318,6 +318,11 @@ run_pipeline (GstElement *pipeline, GstElement *encoder, const char *video,
       continue;
     }
     if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
+      /* the final figures, also for a video shorter than one period */
+      if (encoder) {
+        print_progress (pipeline, encoder, t0, video);
+        shown = TRUE;
+      }
       ok = done = TRUE;
     } else {
       g_autoptr (GError) gerr = NULL;
