@@ -410,7 +410,7 @@ main (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object", NULL },
     { "write-random", 0, 0, G_OPTION_ARG_STRING, &write_kind,
       "Write a random-weight model folder to DIR", "base|large" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   GError *error = NULL;
   g_autoptr (GOptionContext) opts = g_option_context_new ("- time the model");
