@@ -41,6 +41,16 @@ VM (select) (VI mask, VF a, VF b)
   return a;
 }
 
+/* c[0] x^(n-1) + ... + c[n-1], Horner's scheme */
+VM_INLINE VF
+VM (horner) (VF x, const float *c, int n)
+{
+  VF p = VM (splat) (c[0]);
+  for (int i = 1; i < n; i++)
+    p = p * x + c[i];
+  return p;
+}
+
 /* The first n floats of p, the other lanes `fill`. */
 VM_INLINE VF
 VM (load_part) (const float *p, gsize n, float fill)
@@ -102,27 +112,12 @@ VM (erf_v) (VF x)
   memcpy (&a, &xi, sizeof a);
 
   VF t = a * a;
-  VF ps = 7.875875063e-05f * t - 8.016864287e-04f;
-  ps = ps * t + 5.189087423e-03f;
-  ps = ps * t - 2.685421201e-02f;
-  ps = ps * t + 1.128359472e-01f;
-  ps = ps * t - 3.761262667e-01f;
-  ps = ps * t + 1.283791658e-01f;
+  VF ps = VM (horner) (t, erf_small, G_N_ELEMENTS (erf_small));
   VF small = a + a * ps;
 
   const VF cap = VM (splat) (3.92f);
   VF ac = VM (select) (a > cap, cap, a);
-  VF s = ac - 2.46f;
-  VF pr = 1.772887461e-06f * s - 6.957311535e-06f;
-  pr = pr * s + 1.628165120e-05f;
-  pr = pr * s - 5.900095629e-05f;
-  pr = pr * s + 2.294715185e-04f;
-  pr = pr * s - 7.913078103e-04f;
-  pr = pr * s + 2.618478753e-03f;
-  pr = pr * s - 8.406360355e-03f;
-  pr = pr * s + 2.592239768e-02f;
-  pr = pr * s - 7.638164407e-02f;
-  pr = pr * s + 2.138206772e-01f;
+  VF pr = VM (horner) (ac - 2.46f, erf_big, G_N_ELEMENTS (erf_big));
   VF big = 1.0f - VM (exp_v) (-(ac * ac)) * pr;
 
   VF y = VM (select) (a < VM (splat) (1.0f), small, big);

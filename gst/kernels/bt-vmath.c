@@ -16,6 +16,19 @@
 #define BT_VM_EXP_LO -87.33654f
 #define BT_VM_EXP_HI 88.72283f
 
+/* erf's two pieces (bt-vmath-body.h), highest degree first: Q(t) of
+ * erf(x) = x + x Q(x^2) for |x| < 1, and R(s) ~ erfc(x) e^(x^2) with
+ * s = |x| - 2.46 on [1, 3.92] (docs/performance.md derives them) */
+static const float erf_small[] = {
+  7.875875063e-05f, -8.016864287e-04f, 5.189087423e-03f, -2.685421201e-02f,
+  1.128359472e-01f, -3.761262667e-01f, 1.283791658e-01f,
+};
+static const float erf_big[] = {
+  1.772887461e-06f, -6.957311535e-06f, 1.628165120e-05f, -5.900095629e-05f,
+  2.294715185e-04f, -7.913078103e-04f, 2.618478753e-03f, -8.406360355e-03f,
+  2.592239768e-02f, -7.638164407e-02f, 2.138206772e-01f,
+};
+
 #if defined(__x86_64__) || defined(__i386__)
 #define VM(name) name##_avx512
 #define VM_LANES 16
