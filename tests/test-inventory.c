@@ -124,8 +124,10 @@ test_hubstyle_folders (void)
   for (GList *l = hub_names; l != NULL; l = l->next) {
     g_autofree char *dir = bt_test_model_dir (l->data);
     g_autoptr (GError) error = NULL;
+    /* opened only to learn whether this build reads the folder */
     g_autoptr (BtCheckpoint) ckpt = bt_checkpoint_open (dir, &error);
 
+    (void) ckpt;
     if (g_error_matches (error, BT_ERROR, BT_ERROR_UNSUPPORTED)) {
       g_test_skip (error->message);
       return;

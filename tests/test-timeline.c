@@ -138,7 +138,7 @@ test_features_block (void)
 {
   g_autofree char *dir = bt_test_model_dir ("itm_add_t3v3c2");
   g_autoptr (GError) error = NULL;
-  BtModel *model = bt_model_load (dir, BT_PRECISION_FP32, &error);
+  BtModel *model = bt_model_load (dir, NULL, &error);
   BtContext *ctx;
   g_autofree float *pixels = NULL;
   g_autoptr (BtImageFeatures) image = NULL;
@@ -189,7 +189,7 @@ test_itc_only (void)
 {
   g_autofree char *dir = bt_test_model_dir ("itc_interpolate_t3v4rm_c2");
   g_autoptr (GError) error = NULL;
-  BtModel *model = bt_model_load (dir, BT_PRECISION_FP32, &error);
+  BtModel *model = bt_model_load (dir, NULL, &error);
   int dim;
   g_autofree float *itc = NULL;
   g_autoptr (BtImageFeatures) f = NULL;

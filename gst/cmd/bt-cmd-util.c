@@ -52,7 +52,7 @@ bt_cmd_parse_options (const char *command, const char *parameters,
       "fp32 (default, parity with HF), bf16 (opt-in, needs bf16 units "
       "and oneDNN) or int8 (opt-in, needs VNNI and oneDNN)",
       "fp32|bf16|int8" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_add_main_entries (context, common, NULL);
@@ -271,7 +271,7 @@ bt_cmd_parse_image_texts (const char *command, const char *summary,
     { "max-length", 0, 0, G_OPTION_ARG_INT, max_length,
       "Truncate texts to N tokens (special tokens included)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, json, "Print JSON", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
 
   if (!bt_cmd_parse_options (command, "MODEL_DIR IMAGE TEXT...", summary,

@@ -160,7 +160,7 @@ bt_cmd_mlm (int argc, char **argv)
     { "all-positions", 0, 0, G_OPTION_ARG_NONE, &all_positions,
       "Print the most likely token at every position, decoded", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   GError *error = NULL;
 

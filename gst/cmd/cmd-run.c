@@ -313,7 +313,7 @@ bt_cmd_run (int argc, char **argv)
       "Accept images whose size differs from the model's image_size", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output,
       "Where to write the outputs (safetensors)", "OUT.safetensors" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   GError *error = NULL;
   BtHeads head;

@@ -667,7 +667,7 @@ bt_cmd_search (int argc, char **argv)
     { "keep-features", 0, 0, G_OPTION_ARG_FILENAME, &a.keep_features,
       "Keep the frames' image features in this SQLite file; a later search "
       "with other queries reads them instead of decoding", "FILE" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   int status;
 

@@ -6,65 +6,12 @@
 
 #include "bt-bf16.h"
 #include "bt-compute.h"
+#include "bt-vmath.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* expf on four lanes at once (GCC/clang vector extensions: SSE2 on any
- * x86-64), for the softmax and QuickGELU, which otherwise spend most of
- * their time in scalar libm calls. Cody-Waite reduction x = n ln2 + r,
- * |r| <= ln2 / 2, and Cephes' degree-6 polynomial for e^r: within 2 ulp
- * of expf (numerics.md). Below the smallest normal result it returns 0,
- * as expf of HF's masked scores does. */
-typedef float BtF4 __attribute__ ((vector_size (16)));
-typedef gint32 BtI4 __attribute__ ((vector_size (16)));
-
-/* mask ? a : b, lane by lane (C has no vector ?:) */
-static inline BtF4
-select4 (BtI4 mask, BtF4 a, BtF4 b)
-{
-  BtI4 ai, bi;
-  memcpy (&ai, &a, sizeof ai);
-  memcpy (&bi, &b, sizeof bi);
-  ai = (ai & mask) | (bi & ~mask);
-  memcpy (&a, &ai, sizeof a);
-  return a;
-}
-
-static inline BtF4
-exp4 (BtF4 x)
-{
-  const BtF4 lo = { -87.33654f, -87.33654f, -87.33654f, -87.33654f };
-  const BtF4 hi = { 88.72283f, 88.72283f, 88.72283f, 88.72283f };
-  const BtF4 round = { 12582912.0f, 12582912.0f, 12582912.0f, 12582912.0f };
-  BtI4 under = x < lo;
-  x = select4 (under, lo, x);
-  x = select4 (x > hi, hi, x);
-  BtF4 n = (x * 1.44269504088896341f + round) - round;
-  BtF4 r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  BtF4 p = 1.9875691500e-4f * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
-  BtI4 bits = (__builtin_convertvector (n, BtI4) + 127) << 23;
-  BtF4 scale;
-  memcpy (&scale, &bits, sizeof scale);
-  const BtF4 zero = { 0.0f, 0.0f, 0.0f, 0.0f };
-  return select4 (under, zero, p * scale);
-}
-
-/* The same function on one value (tails), lane for lane identical. */
-static inline float
-exp1 (float x)
-{
-  BtF4 v = { x, x, x, x };
-  return exp4 (v)[0];
-}
 
 void
 bt_activation (float *x, gsize n, BtActivation act)
@@ -73,21 +20,11 @@ bt_activation (float *x, gsize n, BtActivation act)
     case BT_ACT_NONE:
       break;
     case BT_ACT_GELU:
-      for (gsize i = 0; i < n; i++)
-        x[i] = 0.5f * x[i] * (1.0f + erff (x[i] * (float) M_SQRT1_2));
+      bt_vmath ()->gelu (x, n);
       break;
-    case BT_ACT_QUICK_GELU:{
-      gsize i = 0;
-      for (; i + 4 <= n; i += 4) {
-        BtF4 v;
-        memcpy (&v, x + i, sizeof v);
-        v = v / (1.0f + exp4 (v * -1.702f));
-        memcpy (x + i, &v, sizeof v);
-      }
-      for (; i < n; i++)
-        x[i] = x[i] / (1.0f + exp1 (-1.702f * x[i]));
+    case BT_ACT_QUICK_GELU:
+      bt_vmath ()->quick_gelu (x, n);
       break;
-    }
     case BT_ACT_TANH:
       for (gsize i = 0; i < n; i++)
         x[i] = tanhf (x[i]);
@@ -195,29 +132,7 @@ bt_add (const float *src, const float *add, float *dst, gsize n)
 void
 bt_softmax_rows (float *x, int rows, int width)
 {
-  for (int r = 0; r < rows; r++) {
-    float *row = x + (gsize) r * width;
-    float max = row[0];
-    for (int i = 1; i < width; i++)
-      max = MAX (max, row[i]);
-    BtF4 sum4 = { 0.0f, 0.0f, 0.0f, 0.0f };
-    int i = 0;
-    for (; i + 4 <= width; i += 4) {
-      BtF4 v;
-      memcpy (&v, row + i, sizeof v);
-      v = exp4 (v - max);
-      memcpy (row + i, &v, sizeof v);
-      sum4 += v;
-    }
-    float sum = (sum4[0] + sum4[1]) + (sum4[2] + sum4[3]);
-    for (; i < width; i++) {
-      row[i] = exp1 (row[i] - max);
-      sum += row[i];
-    }
-    float inv = 1.0f / sum;
-    for (int i = 0; i < width; i++)
-      row[i] *= inv;
-  }
+  bt_vmath ()->softmax_rows (x, rows, width, NULL);
 }
 
 typedef struct {
@@ -240,14 +155,7 @@ attention_head (gpointer data, int h)
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n_q, n_k, j->head_dim,
                j->scale, j->q + off, j->ldq, j->k + off, j->ldk, 0.0f, scores,
                n_k);
-  if (j->mask_bias) {
-    for (int i = 0; i < n_q; i++) {
-      float *row = scores + (gsize) i * n_k;
-      for (int c = 0; c < n_k; c++)
-        row[c] += j->mask_bias[c];
-    }
-  }
-  bt_softmax_rows (scores, n_q, n_k);
+  bt_vmath ()->softmax_rows (scores, n_q, n_k, j->mask_bias);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_q, j->head_dim,
                n_k, 1.0f, scores, n_k, j->v + off, j->ldv, 0.0f, j->out + off,
                j->ldo);

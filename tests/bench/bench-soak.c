@@ -260,7 +260,7 @@ main (int argc, char **argv)
     { "parallel-frames", 0, 0, G_OPTION_ARG_INT, &parallel_frames,
       "Frames per pipeline when 1, 2, 4 run at once", "N" },
     { "check", 0, 0, G_OPTION_ARG_NONE, &check, "Fail on RSS growth", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- soak the elements");
   g_autoptr (GError) error = NULL;
