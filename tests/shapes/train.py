@@ -248,12 +248,12 @@ def step_loss(model, aux_heads, pix, ids, mask, truth, aux, cross_modal):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=32, help="images per step")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--towers-steps", type=int, default=1500,
+    ap.add_argument("--towers-steps", type=int, default=500,
                     help="first steps without the cross-modal part (ITC and auxiliary heads only)")
     ap.add_argument("--towers-batch", type=int, default=64, help="images per step of that phase")
     ap.add_argument("--checkpoint", help="resume from / save the full training state here")
