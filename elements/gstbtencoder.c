@@ -1,17 +1,17 @@
 /* gstbtencoder.c - btencoder: the vision tower per frame.
  *
- * Frames carry btpreprocess's GstBtTensorMeta; every `interval`-th buffer
- * goes through bt_context_encode_image and leaves with a GstBtFeaturesMeta
- * (a reference on the refcounted features, which reference the model).
+ * btpreprocess decides which frames are encoded: every buffer that carries
+ * its GstBtTensorMeta goes through bt_context_encode_image and leaves with
+ * a GstBtFeaturesMeta (a reference on the refcounted features, which
+ * reference the model); the others pass untouched. A tensor block seen
+ * again (btpreprocess's gating found the frame unchanged) gets the
+ * features made from it last time, without a vision-tower call.
  * The model folder is loaded through the process-wide cache at READY ->
  * PAUSED, so one folder is loaded once however many elements use it.
  *
  * Live sources: QoS events from downstream tell how late buffers are. A
  * buffer whose running time is before the earliest time QoS allows passes
- * without features and without a vision-tower call; the encode that was
- * due moves to the next buffer in time that btpreprocess processed, and the
- * schedule restarts there. btpreprocess learns `interval` from us (custom
- * query, upstream event) and preprocesses only the frames we encode.
+ * without features and without a vision-tower call.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -24,7 +24,6 @@
 GST_DEBUG_CATEGORY_STATIC (gst_bt_encoder_debug);
 #define GST_CAT_DEFAULT gst_bt_encoder_debug
 
-#define DEFAULT_INTERVAL 1
 #define DEFAULT_THREADS 0
 #define DEFAULT_PRECISION BT_PRECISION_FP32
 
@@ -32,7 +31,6 @@ enum
 {
   PROP_0,
   PROP_MODEL,
-  PROP_INTERVAL,
   PROP_THREADS,
   PROP_PRECISION,
   PROP_ENCODED_FRAMES,
@@ -45,7 +43,6 @@ struct _GstBtEncoder
 
   /* properties and counters (object lock) */
   gchar *model_path;
-  guint interval;
   gint threads;
   BtPrecision precision;
   guint64 encoded_frames;
@@ -55,9 +52,12 @@ struct _GstBtEncoder
   /* from start to stop */
   BtModel *model;
   BtContext *ctx;
-  guint64 frame;               /* buffers seen since start */
-  guint64 next_due;            /* the first buffer index due for encoding */
+  guint64 frame;               /* buffers seen since start (for messages) */
   gboolean seen_tensor;
+  /* the last block encoded and its features: both referenced, so the
+   * pool cannot refill that block while it stands for these features */
+  GstBuffer *last_block;
+  BtImageFeatures *last_features;
   gint asked;                  /* atomic: btpreprocess queried us */
 };
 
@@ -80,6 +80,7 @@ gst_bt_precision_get_type (void)
   static const GEnumValue values[] = {
     {BT_PRECISION_FP32, "float32 (parity with HF)", "fp32"},
     {BT_PRECISION_BF16, "bfloat16 (opt-in, needs CPU bf16 units)", "bf16"},
+    {BT_PRECISION_INT8, "int8 linear layers (opt-in, needs CPU VNNI)", "int8"},
     {0, NULL, NULL}
   };
 
@@ -90,19 +91,41 @@ gst_bt_precision_get_type (void)
   return type;
 }
 
+/* The folder must serve the whole chain: without a tokenizer btmatcher
+ * could not encode its queries, and would only say so at the first
+ * frame. */
+static gboolean
+gst_bt_encoder_check_folder (GstBtEncoder *self, const gchar *path)
+{
+  if (!bt_model_get_tokenizer (self->model)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("The model folder \"%s\" has no tokenizer.", path),
+        ("%s: tokenizer.json, or vocab.json + merges.txt, is needed to "
+            "encode btmatcher's queries", path));
+    return FALSE;
+  }
+  if (!bt_model_has_image_config_file (self->model))
+    GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+        ("The model folder \"%s\" has no preprocessor_config.json: "
+            "BridgeTowerImageProcessor's defaults are used.", path),
+        ("class defaults sized to config.json's image_size (%d)",
+            bt_model_get_config (self->model)->vision.image_size));
+  return TRUE;
+}
+
 static gboolean
 gst_bt_encoder_start (GstBaseTransform *trans)
 {
   GstBtEncoder *self = GST_BT_ENCODER (trans);
   g_autoptr (GError) error = NULL;
   g_autofree gchar *path = NULL;
-  BtPrecision precision;
-  gint threads;
+  BtModelParams model_params = bt_model_default_params ();
+  BtContextParams ctx_params = bt_context_default_params ();
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
-  precision = self->precision;
-  threads = self->threads;
+  model_params.precision = self->precision;
+  ctx_params.n_threads = self->threads;
   self->encoded_frames = 0;
   self->skipped_frames = 0;
   self->earliest_time = GST_CLOCK_TIME_NONE;
@@ -114,19 +137,19 @@ gst_bt_encoder_start (GstBaseTransform *trans)
             "model folder."), (NULL));
     return FALSE;
   }
-  if (threads > 0)
-    bt_set_num_threads (threads);
-
-  self->model = bt_model_cache_acquire (path, precision, &error);
+  self->model = bt_model_cache_acquire (path, &model_params, &error);
   if (!self->model) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot load the BridgeTower model \"%s\".", path),
         ("%s", error->message));
     return FALSE;
   }
-  self->ctx = bt_context_new (self->model);
+  if (!gst_bt_encoder_check_folder (self, path)) {
+    g_clear_pointer (&self->model, bt_model_unref);
+    return FALSE;
+  }
+  self->ctx = bt_context_new (self->model, &ctx_params);
   self->frame = 0;
-  self->next_due = 0;
   self->seen_tensor = FALSE;
   g_atomic_int_set (&self->asked, FALSE);
   GST_INFO_OBJECT (self, "model %s loaded, heads 0x%x", path,
@@ -139,6 +162,8 @@ gst_bt_encoder_stop (GstBaseTransform *trans)
 {
   GstBtEncoder *self = GST_BT_ENCODER (trans);
 
+  gst_clear_buffer (&self->last_block);
+  g_clear_pointer (&self->last_features, bt_image_features_unref);
   g_clear_pointer (&self->ctx, bt_context_free);
   g_clear_pointer (&self->model, bt_model_unref);
   return TRUE;
@@ -153,14 +178,9 @@ gst_bt_encoder_query (GstBaseTransform *trans, GstPadDirection direction,
 
   if (direction == GST_PAD_SINK && gst_bt_image_config_query_is (query)
       && self->model) {
-    guint interval;
-
-    GST_OBJECT_LOCK (self);
-    interval = self->interval;
-    GST_OBJECT_UNLOCK (self);
     gst_bt_image_config_query_set (query,
         bt_model_get_image_config (self->model),
-        bt_model_get_path (self->model), interval);
+        bt_model_get_path (self->model));
     g_atomic_int_set (&self->asked, TRUE);
     return TRUE;
   }
@@ -247,20 +267,10 @@ gst_bt_encoder_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   const BtConfig *config;
   gboolean interpolate;
   guint64 frame = self->frame++;
-  guint interval;
-
-  if (frame < self->next_due)
-    return GST_FLOW_OK;
-
-  GST_OBJECT_LOCK (self);
-  interval = self->interval;
-  GST_OBJECT_UNLOCK (self);
 
   tmeta = gst_buffer_get_bt_tensor_meta (buf);
-  /* btpreprocess (known to be upstream once it asked for our settings or
-   * sent a tensor) skips the frames it expects us to skip; when buffers
-   * were dropped between us (a leaky queue) or QoS moved our schedule, the
-   * due encode waits for the next frame it processed */
+  /* a frame btpreprocess (known to be upstream once it asked for our
+   * settings or sent a tensor) did not schedule */
   if (!tmeta && (self->seen_tensor || g_atomic_int_get (&self->asked)))
     return GST_FLOW_OK;
   if (!tmeta) {
@@ -269,6 +279,11 @@ gst_bt_encoder_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
         ("buffer %" G_GUINT64_FORMAT " carries no BridgeTower tensor meta: "
             "put btpreprocess before btencoder", frame));
     return GST_FLOW_ERROR;
+  }
+
+  if (tmeta->block == self->last_block && self->last_features) {
+    gst_buffer_add_bt_features_meta (buf, self->last_features);
+    return GST_FLOW_OK;
   }
 
   if (gst_bt_encoder_is_late (self, buf)) {
@@ -293,12 +308,13 @@ gst_bt_encoder_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     return GST_FLOW_ERROR;
   }
   gst_buffer_add_bt_features_meta (buf, features);
-  bt_image_features_unref (features);
+  gst_buffer_replace (&self->last_block, tmeta->block);
+  g_clear_pointer (&self->last_features, bt_image_features_unref);
+  self->last_features = features;
 
   GST_OBJECT_LOCK (self);
   self->encoded_frames++;
   GST_OBJECT_UNLOCK (self);
-  self->next_due = frame + interval;
   return GST_FLOW_OK;
 }
 
@@ -307,18 +323,6 @@ gst_bt_encoder_set_property (GObject *object, guint prop_id,
     const GValue *value, GParamSpec *pspec)
 {
   GstBtEncoder *self = GST_BT_ENCODER (object);
-  guint interval;
-
-  if (prop_id == PROP_INTERVAL) {
-    interval = g_value_get_uint (value);
-    GST_OBJECT_LOCK (self);
-    self->interval = interval;
-    GST_OBJECT_UNLOCK (self);
-    /* tell btpreprocess, which preprocesses only what we encode */
-    gst_pad_push_event (GST_BASE_TRANSFORM_SINK_PAD (self),
-        gst_bt_interval_event_new (interval));
-    return;
-  }
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -350,9 +354,6 @@ gst_bt_encoder_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
       break;
-    case PROP_INTERVAL:
-      g_value_set_uint (value, self->interval);
-      break;
     case PROP_THREADS:
       g_value_set_int (value, self->threads);
       break;
@@ -377,6 +378,8 @@ gst_bt_encoder_finalize (GObject *object)
 {
   GstBtEncoder *self = GST_BT_ENCODER (object);
 
+  gst_clear_buffer (&self->last_block);
+  g_clear_pointer (&self->last_features, bt_image_features_unref);
   g_clear_pointer (&self->ctx, bt_context_free);
   g_clear_pointer (&self->model, bt_model_unref);
   g_free (self->model_path);
@@ -402,17 +405,12 @@ gst_bt_encoder_class_init (GstBtEncoderClass *klass)
           "every element and pipeline that names it.", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_INTERVAL,
-      g_param_spec_uint ("interval", "Interval",
-          "Encode one buffer in every `interval`: buffers 0, N, 2N, ... "
-          "(counted in buffers since start). The others pass without "
-          "features.", 1, G_MAXUINT, DEFAULT_INTERVAL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
-          "Compute threads of the process-wide budget every BridgeTower "
-          "element shares (0 = number of cores); applied at start.", 0, 1024,
+          "Compute threads of this element's vision-tower calls (0 = "
+          "OPENBLAS_NUM_THREADS, else the cores); applied at start. "
+          "Elements take turns on the cores, each with its own count.", 0,
+          1024,
           DEFAULT_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
@@ -436,8 +434,9 @@ gst_bt_encoder_class_init (GstBtEncoderClass *klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "BridgeTower vision encoder", "Filter/Video/Analyzer",
-      "Runs BridgeTower's vision tower on the tensor btpreprocess attached "
-      "(every `interval`-th frame) and attaches the image features as a "
+      "Runs BridgeTower's vision tower on every buffer that carries "
+      "btpreprocess's tensor (btpreprocess's `interval` decides which) and "
+      "attaches the image features as a "
       "GstBtFeaturesMeta for btmatcher; the video passes through "
       "unchanged. Late buffers (QoS) pass without features.",
       "gst-bridgetower <https://github.com/gst-bridgetower/gst-bridgetower>");
@@ -456,7 +455,6 @@ gst_bt_encoder_class_init (GstBtEncoderClass *klass)
 static void
 gst_bt_encoder_init (GstBtEncoder *self)
 {
-  self->interval = DEFAULT_INTERVAL;
   self->threads = DEFAULT_THREADS;
   self->precision = DEFAULT_PRECISION;
   self->earliest_time = GST_CLOCK_TIME_NONE;

@@ -24,7 +24,7 @@ gst_bt_image_config_query_is (GstQuery *query)
 
 void
 gst_bt_image_config_query_set (GstQuery *query, const BtImageConfig *config,
-    const gchar *model_path, guint interval)
+    const gchar *model_path)
 {
   GstStructure *s = gst_query_writable_structure (query);
 
@@ -46,13 +46,12 @@ gst_bt_image_config_query_set (GstQuery *query, const BtImageConfig *config,
       "crop-height", G_TYPE_INT, config->crop_height,
       "crop-width", G_TYPE_INT, config->crop_width,
       "do-pad", G_TYPE_BOOLEAN, config->do_pad,
-      "model", G_TYPE_STRING, model_path ? model_path : "",
-      "interval", G_TYPE_UINT, interval, NULL);
+      "model", G_TYPE_STRING, model_path ? model_path : "", NULL);
 }
 
 gboolean
 gst_bt_image_config_query_parse (GstQuery *query, BtImageConfig *config,
-    gchar **model_path, guint *interval)
+    gchar **model_path)
 {
   const GstStructure *s = gst_query_get_structure (query);
   gdouble mean[3], std[3];
@@ -75,8 +74,7 @@ gst_bt_image_config_query_parse (GstQuery *query, BtImageConfig *config,
       "do-center-crop", G_TYPE_BOOLEAN, &config->do_center_crop,
       "crop-height", G_TYPE_INT, &config->crop_height,
       "crop-width", G_TYPE_INT, &config->crop_width,
-      "do-pad", G_TYPE_BOOLEAN, &config->do_pad,
-      "interval", G_TYPE_UINT, interval, NULL);
+      "do-pad", G_TYPE_BOOLEAN, &config->do_pad, NULL);
   if (!ok)
     return FALSE;
   for (int c = 0; c < 3; c++) {
@@ -86,24 +84,4 @@ gst_bt_image_config_query_parse (GstQuery *query, BtImageConfig *config,
   if (model_path)
     *model_path = g_strdup (gst_structure_get_string (s, "model"));
   return TRUE;
-}
-
-GstEvent *
-gst_bt_interval_event_new (guint interval)
-{
-  return gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
-      gst_structure_new (GST_BT_INTERVAL_EVENT_NAME,
-          "interval", G_TYPE_UINT, interval, NULL));
-}
-
-gboolean
-gst_bt_interval_event_parse (GstEvent *event, guint *interval)
-{
-  const GstStructure *s;
-
-  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM)
-    return FALSE;
-  s = gst_event_get_structure (event);
-  return s && gst_structure_has_name (s, GST_BT_INTERVAL_EVENT_NAME)
-      && gst_structure_get_uint (s, "interval", interval) && *interval > 0;
 }

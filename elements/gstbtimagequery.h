@@ -1,8 +1,6 @@
 /* gstbtimagequery.h - the custom query btpreprocess sends downstream at caps
- * time to learn the image processor settings of the model btencoder loaded
- * and btencoder's interval (so that frames btencoder will not encode are not
- * preprocessed either), and the upstream event btencoder sends when its
- * interval changes.
+ * time to learn the image processor settings of the model btencoder
+ * loaded.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -19,16 +17,10 @@ GstQuery *gst_bt_image_config_query_new (void);
 gboolean gst_bt_image_config_query_is (GstQuery *query);
 /* Answers the query (the answerer writes the processor settings). */
 void gst_bt_image_config_query_set (GstQuery *query,
-    const BtImageConfig *config, const gchar *model_path, guint interval);
+    const BtImageConfig *config, const gchar *model_path);
 /* FALSE when nobody answered. `model_path` (may be NULL) gets a copy of
  * the answering model's folder, for messages. */
 gboolean gst_bt_image_config_query_parse (GstQuery *query,
-    BtImageConfig *config, gchar **model_path, guint *interval);
-
-#define GST_BT_INTERVAL_EVENT_NAME "bridgetower-interval"
-
-GstEvent *gst_bt_interval_event_new (guint interval);
-/* FALSE when `event` is not the interval event. */
-gboolean gst_bt_interval_event_parse (GstEvent *event, guint *interval);
+    BtImageConfig *config, gchar **model_path);
 
 G_END_DECLS

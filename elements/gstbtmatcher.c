@@ -1,10 +1,13 @@
 /* gstbtmatcher.c - btmatcher: frames against text queries.
  *
  * Frames that carry btencoder's GstBtFeaturesMeta are scored against every
- * query; the others follow the last decision. The model comes from the
- * features (they hold a reference to the model that made them), so the
- * element needs no model of its own; with `model` set it loads it at start
- * to catch errors early. Each query goes through the text tower once and
+ * query; the others follow the last decision. Features seen again (the
+ * same object: btpreprocess's gating found the frame unchanged) get the
+ * scores computed for them last time, unless the queries, the model or
+ * top-k changed since. The model comes from the
+ * features (they hold a reference to the model that made them, in the
+ * precision btencoder runs), so the element never loads a model of its
+ * own. Each query goes through the text tower once and
  * stays cached for as long as the model does.
  *
  * Matches: a query enters a match on the frame where its score reaches its
@@ -17,12 +20,16 @@
 #include "gstbtmatcher.h"
 #include "gstbtmeta.h"
 #include "gstbtquerylist.h"
+#include "gstbttextcache.h"
+#include "gstbtjson.h"
+#include "gstbtqueryevent.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <errno.h>
 #include <string.h>
-#include <json-glib/json-glib.h>
+#include <unistd.h>
+#include <bt-json.h>
 #include <bt-model.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_bt_matcher_debug);
@@ -34,6 +41,16 @@ GST_DEBUG_CATEGORY_STATIC (gst_bt_matcher_debug);
 #define DEFAULT_HYSTERESIS 0.05
 #define DEFAULT_MIN_DURATION 0
 #define DEFAULT_FILTER FALSE
+/* Encoded queries kept for reuse (17 KB each on the tiny test model, far
+ * more on real ones): an application that keeps changing queries would
+ * otherwise grow without bound. */
+#define TEXT_CACHE_SIZE 256
+#define DEFAULT_RETIMESTAMP FALSE
+#define DEFAULT_POST_MESSAGES TRUE
+/* buffers without any features before btmatcher warns that no btencoder
+ * seems to be upstream: frame 0 is always due for encoding, so only QoS
+ * skips delay the first features, and never by this many */
+#define NO_FEATURES_WARN_AFTER 100
 
 enum
 {
@@ -47,7 +64,8 @@ enum
   PROP_MIN_DURATION,
   PROP_FILTER,
   PROP_LOCATION,
-  PROP_MODEL,
+  PROP_RETIMESTAMP,
+  PROP_POST_MESSAGES,
 };
 
 /* What actually runs, once the model's heads are known. */
@@ -81,19 +99,33 @@ struct _GstBtMatcher
   GstClockTime min_duration;
   gboolean filter;
   gchar *location;
-  gchar *model_path;
+  GPtrArray *remote_queries;   /* from a query event; NULL: the properties */
   gboolean queries_changed;
+  gboolean retimestamp;
+  gboolean post_messages;
+  gboolean thresholds_dirty;   /* threshold or queries set since the check */
 
   /* streaming state, from start to stop */
   BtModel *model;
   BtContext *ctx;
   Scoring scoring;
-  GHashTable *text_cache;      /* text -> BtTextFeatures */
+  GstBtTextCache *text_cache;  /* text -> BtTextFeatures, LRU */
   GPtrArray *states;           /* QueryState, in query order */
   FILE *out;
+  gboolean write_failed;       /* posted once; the stream then errors out */
   guint64 frame;
   gboolean last_match;
   GstClockTime last_end;
+  guint64 passed;              /* buffers pushed on (filter) */
+  gboolean features_seen;
+  gboolean in_gap;             /* dropping a stretch (retimestamp) */
+  GstClockTime retime_next;    /* next output PTS (retimestamp) */
+  GstClockTime prev_pts;
+
+  /* what `scores` were computed for (referenced, so never a new object
+   * at the same address) and with which top-k */
+  BtImageFeatures *scored;
+  guint scored_top_k;
 
   /* per-frame work, reused */
   GPtrArray *batch;            /* BtTextFeatures* handed to the heads */
@@ -209,19 +241,75 @@ gst_bt_matcher_set_model (GstBtMatcher *self, BtModel *model, GError **error)
 {
   if (!gst_bt_matcher_resolve_scoring (self, model, error))
     return FALSE;
+  g_clear_pointer (&self->scored, bt_image_features_unref);
   g_clear_pointer (&self->ctx, bt_context_free);
   g_clear_pointer (&self->model, bt_model_unref);
-  g_hash_table_remove_all (self->text_cache);
+  gst_bt_text_cache_clear (self->text_cache);
   for (guint i = 0; i < self->states->len; i++) {
     QueryState *state = g_ptr_array_index (self->states, i);
 
     g_clear_pointer (&state->features, bt_text_features_unref);
   }
   self->model = bt_model_ref (model);
-  self->ctx = bt_context_new (model);
+  self->ctx = bt_context_new (model, NULL);
+  GST_OBJECT_LOCK (self);
+  self->thresholds_dirty = TRUE;
+  GST_OBJECT_UNLOCK (self);
   GST_INFO_OBJECT (self, "scoring with model %s (scoring %d)",
       bt_model_get_path (model), self->scoring);
   return TRUE;
+}
+
+/* ITM probabilities lie in 0..1, ITC cosines in -1..1: a threshold outside
+ * the range of the scoring's scores would match every frame or none. */
+static gboolean
+gst_bt_matcher_check_threshold (GstBtMatcher *self, const gchar *what,
+    gdouble threshold, GError **error)
+{
+  if (self->scoring == SCORING_ITC || (threshold >= 0.0 && threshold <= 1.0))
+    return TRUE;
+  g_set_error (error, BT_ERROR, BT_ERROR_INPUT,
+      "%s %g is outside 0..1, the range of the ITM probabilities this model "
+      "scores with (mode=itm, or auto with an ITM head); only ITC cosines "
+      "(mode=itc) go down to -1", what, threshold);
+  return FALSE;
+}
+
+/* Checks the element's and every query's threshold against the scoring,
+ * once after each change of either or of the model. */
+static gboolean
+gst_bt_matcher_check_thresholds (GstBtMatcher *self, GError **error)
+{
+  gdouble threshold;
+  gboolean dirty;
+
+  GST_OBJECT_LOCK (self);
+  threshold = self->threshold;
+  dirty = self->thresholds_dirty;
+  self->thresholds_dirty = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  if (!dirty)
+    return TRUE;
+  if (!gst_bt_matcher_check_threshold (self, "threshold", threshold, error))
+    goto invalid;
+  for (guint i = 0; i < self->states->len; i++) {
+    QueryState *state = g_ptr_array_index (self->states, i);
+    g_autofree gchar *what = NULL;
+
+    if (isnan (state->threshold))
+      continue;
+    what = g_strdup_printf ("the threshold of query \"%s\"", state->text);
+    if (!gst_bt_matcher_check_threshold (self, what, state->threshold, error))
+      goto invalid;
+  }
+  return TRUE;
+
+invalid:
+  GST_OBJECT_LOCK (self);
+  self->thresholds_dirty = TRUE;
+  GST_OBJECT_UNLOCK (self);
+  return FALSE;
 }
 
 /* Gives every query its text features, from the cache or the text tower. */
@@ -234,7 +322,7 @@ gst_bt_matcher_encode_queries (GstBtMatcher *self, GError **error)
 
     if (state->features)
       continue;
-    features = g_hash_table_lookup (self->text_cache, state->text);
+    features = gst_bt_text_cache_lookup (self->text_cache, state->text);
     if (!features) {
       g_autoptr (GError) local = NULL;
 
@@ -244,8 +332,7 @@ gst_bt_matcher_encode_queries (GstBtMatcher *self, GError **error)
             "cannot encode query \"%s\": %s", state->text, local->message);
         return FALSE;
       }
-      g_hash_table_insert (self->text_cache, g_strdup (state->text),
-          features);
+      gst_bt_text_cache_insert (self->text_cache, state->text, features);
       GST_DEBUG_OBJECT (self, "encoded query \"%s\" (%d tokens)", state->text,
           bt_text_features_get_n_tokens (features));
     }
@@ -254,24 +341,35 @@ gst_bt_matcher_encode_queries (GstBtMatcher *self, GError **error)
   return TRUE;
 }
 
-/* The queries of the properties, parsed and checked. */
+/* The queries of the properties, parsed and checked; or the remote list,
+ * when one came after the last property change. */
 static GPtrArray *
 gst_bt_matcher_read_queries (GstBtMatcher *self, GError **error)
 {
   g_autoptr (GPtrArray) list = gst_bt_query_list_new ();
   g_autofree gchar *spec = NULL;
   g_autofree gchar *file = NULL;
+  gboolean remote;
 
   GST_OBJECT_LOCK (self);
   spec = g_strdup (self->queries);
   file = g_strdup (self->queries_file);
+  remote = self->remote_queries != NULL;
+  for (guint i = 0; remote && i < self->remote_queries->len; i++) {
+    GstBtQueryEntry *entry = g_ptr_array_index (self->remote_queries, i);
+
+    gst_bt_query_list_append (list, entry->text, entry->threshold, NULL,
+        NULL);
+  }
   self->queries_changed = FALSE;
   GST_OBJECT_UNLOCK (self);
 
-  if (!gst_bt_query_list_parse_string (list, spec, error))
-    return NULL;
-  if (file && file[0] && !gst_bt_query_list_load_file (list, file, error))
-    return NULL;
+  if (!remote) {
+    if (!gst_bt_query_list_parse_string (list, spec, error))
+      return NULL;
+    if (file && file[0] && !gst_bt_query_list_load_file (list, file, error))
+      return NULL;
+  }
   gst_bt_query_list_dedup (list);
   return g_steal_pointer (&list);
 }
@@ -312,35 +410,63 @@ gst_bt_matcher_apply_queries (GstBtMatcher *self, GPtrArray *entries,
         now);
   g_ptr_array_unref (self->states);
   self->states = states;
+  g_clear_pointer (&self->scored, bt_image_features_unref);
+  GST_OBJECT_LOCK (self);
+  self->thresholds_dirty = TRUE;
+  GST_OBJECT_UNLOCK (self);
   GST_INFO_OBJECT (self, "%u queries", states->len);
 }
 
 /* ---- results: messages, JSON lines -------------------------------------- */
 
-static void
-gst_bt_matcher_write_line (GstBtMatcher *self, JsonBuilder *builder)
+/* Writes `line` with one write() per attempt, bypassing stdio; a line cut
+ * short (disk full) is truncated away, so the file ends in whole lines. */
+static gboolean
+write_whole_line (FILE *out, const gchar *line, gsize len)
 {
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (builder);
-  g_autofree gchar *line = NULL;
+  int fd = fileno (out);
+  off_t start = lseek (fd, 0, SEEK_CUR);
+  gsize done = 0;
 
-  json_generator_set_root (gen, root);
-  line = json_generator_to_data (gen, NULL);
-  if (fputs (line, self->out) < 0 || fputc ('\n', self->out) == EOF
-      || fflush (self->out) != 0) {
-    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("Cannot write to the location file."), ("%s", g_strerror (errno)));
+  while (done < len) {
+    gssize n = write (fd, line + done, len - done);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      int saved = n < 0 ? errno : ENOSPC;
+
+      if (done > 0 && start >= 0 && ftruncate (fd, start) == 0)
+        lseek (fd, start, SEEK_SET);
+      errno = saved;
+      return FALSE;
+    }
+    done += n;
   }
+  return TRUE;
 }
 
+/* A failed write is one element error (the stream stops at the next
+ * frame); the file keeps every line written before it. */
 static void
-json_add_time (JsonBuilder *builder, const gchar *name, GstClockTime t)
+gst_bt_matcher_write_line (GstBtMatcher *self, JsonObject *object)
 {
-  json_builder_set_member_name (builder, name);
-  if (GST_CLOCK_TIME_IS_VALID (t))
-    json_builder_add_int_value (builder, (gint64) t);
-  else
-    json_builder_add_null_value (builder);
+  g_autofree gchar *json = gst_bt_json_to_line (object, NULL);
+  g_autofree gchar *line = g_strconcat (json, "\n", NULL);
+  g_autofree gchar *location = NULL;
+  int err;
+
+  json_object_unref (object);
+  if (self->write_failed || write_whole_line (self->out, line, strlen (line)))
+    return;
+  err = errno;
+  self->write_failed = TRUE;
+  GST_OBJECT_LOCK (self);
+  location = g_strdup (self->location);
+  GST_OBJECT_UNLOCK (self);
+  GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+      ("Cannot write to \"%s\".", location),
+      ("%s; the file ends with the last whole line", g_strerror (err)));
 }
 
 static void
@@ -354,6 +480,11 @@ gst_bt_matcher_post_match (GstBtMatcher *self, const QueryState *state,
       "stop", G_TYPE_UINT64, (guint64) stop,
       "peak", G_TYPE_DOUBLE, state->peak, NULL);
 
+  /* the same news in stream order, for btpublish and other downstream
+   * readers (serialized: it arrives before the frame that caused it) */
+  gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
+      gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+          gst_structure_copy (s)));
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
 }
@@ -367,21 +498,9 @@ gst_bt_matcher_close_match (GstBtMatcher *self, QueryState *state,
     return;
   if (state->reported) {
     gst_bt_matcher_post_match (self, state, "stop", stop);
-    if (self->out) {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "type");
-      json_builder_add_string_value (b, "segment");
-      json_builder_set_member_name (b, "query");
-      json_builder_add_string_value (b, state->text);
-      json_add_time (b, "start", state->start);
-      json_add_time (b, "stop", stop);
-      json_builder_set_member_name (b, "peak");
-      json_builder_add_double_value (b, state->peak);
-      json_builder_end_object (b);
-      gst_bt_matcher_write_line (self, b);
-    }
+    if (self->out)
+      gst_bt_matcher_write_line (self, gst_bt_json_segment_new (state->text,
+              state->start, stop, state->peak));
   }
   state->on = FALSE;
   state->reported = FALSE;
@@ -431,39 +550,8 @@ static void
 gst_bt_matcher_write_frame (GstBtMatcher *self, guint64 frame,
     GstClockTime pts)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "frame");
-  json_builder_set_member_name (b, "frame");
-  json_builder_add_int_value (b, (gint64) frame);
-  json_add_time (b, "pts", pts);
-  json_builder_set_member_name (b, "scores");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < self->scores->len; i++) {
-    GstBtScore *score = &g_array_index (self->scores, GstBtScore, i);
-
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "query");
-    json_builder_add_string_value (b, score->query);
-    json_builder_set_member_name (b, "score");
-    json_builder_add_double_value (b, score->score);
-    if (!isnan (score->itc)) {
-      json_builder_set_member_name (b, "itc");
-      json_builder_add_double_value (b, score->itc);
-    }
-    if (!isnan (score->itm)) {
-      json_builder_set_member_name (b, "itm");
-      json_builder_add_double_value (b, score->itm);
-    }
-    json_builder_set_member_name (b, "match");
-    json_builder_add_boolean_value (b, score->matched);
-    json_builder_end_object (b);
-  }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  gst_bt_matcher_write_line (self, b);
+  gst_bt_matcher_write_line (self, gst_bt_json_frame_new (frame, pts,
+          (const GstBtScore *) self->scores->data, self->scores->len));
 }
 
 /* ---- scoring ------------------------------------------------------------ */
@@ -523,15 +611,10 @@ gst_bt_matcher_run_itm (GstBtMatcher *self, const BtImageFeatures *image,
 }
 
 static gboolean
-gst_bt_matcher_score (GstBtMatcher *self, const BtImageFeatures *image,
-    GError **error)
+gst_bt_matcher_compute_scores (GstBtMatcher *self,
+    const BtImageFeatures *image, guint top_k, GError **error)
 {
   guint n = self->states->len;
-  guint top_k;
-
-  GST_OBJECT_LOCK (self);
-  top_k = self->top_k;
-  GST_OBJECT_UNLOCK (self);
 
   g_array_set_size (self->scores, n);
   g_array_set_size (self->order, n);
@@ -540,7 +623,7 @@ gst_bt_matcher_score (GstBtMatcher *self, const BtImageFeatures *image,
     GstBtScore *score = &g_array_index (self->scores, GstBtScore, i);
 
     score->query = state->text;
-    score->score = 0;
+    score->score = NAN;
     score->itc = NAN;
     score->itm = NAN;
     g_array_index (self->order, guint, i) = i;
@@ -561,7 +644,8 @@ gst_bt_matcher_score (GstBtMatcher *self, const BtImageFeatures *image,
 
       score->itc = itc_cosine (image_itc,
           bt_text_features_get_itc (state->features), dim);
-      score->score = self->scoring == SCORING_ITC ? score->itc : 0;
+      if (self->scoring == SCORING_ITC)
+        score->score = score->itc;
     }
   }
 
@@ -575,6 +659,28 @@ gst_bt_matcher_score (GstBtMatcher *self, const BtImageFeatures *image,
       return gst_bt_matcher_run_itm (self, image, MIN (top_k, n), error);
   }
   return FALSE;
+}
+
+/* Fills `scores` for `image`, or keeps them when they were computed for
+ * these very features with the same queries and top-k. */
+static gboolean
+gst_bt_matcher_score (GstBtMatcher *self, BtImageFeatures *image,
+    GError **error)
+{
+  guint top_k;
+
+  GST_OBJECT_LOCK (self);
+  top_k = self->top_k;
+  GST_OBJECT_UNLOCK (self);
+
+  if (image == self->scored && top_k == self->scored_top_k)
+    return TRUE;
+  g_clear_pointer (&self->scored, bt_image_features_unref);
+  if (!gst_bt_matcher_compute_scores (self, image, top_k, error))
+    return FALSE;
+  self->scored = bt_image_features_ref (image);
+  self->scored_top_k = top_k;
+  return TRUE;
 }
 
 /* Moves every query's match state on with this frame's scores; TRUE when
@@ -598,7 +704,10 @@ gst_bt_matcher_update_matches (GstBtMatcher *self, GstClockTime pts)
     gdouble thr = isnan (state->threshold) ? threshold : state->threshold;
 
     score->threshold = thr;
-    if (!state->on) {
+    if (isnan (score->score)) {
+      /* outside the ITM shortlist: no score, so no match on this frame */
+      gst_bt_matcher_close_match (self, state, pts);
+    } else if (!state->on) {
       if (score->score >= thr) {
         state->on = TRUE;
         state->reported = FALSE;
@@ -623,6 +732,106 @@ gst_bt_matcher_update_matches (GstBtMatcher *self, GstClockTime pts)
   return any;
 }
 
+/* ---- filter ------------------------------------------------------------- */
+
+/* Where the retimestamped output starts: the segment start (0 for a
+ * file), else the first buffer's PTS. */
+static void
+gst_bt_matcher_retime_origin (GstBtMatcher *self, GstClockTime pts)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+
+  if (GST_CLOCK_TIME_IS_VALID (self->retime_next))
+    return;
+  if (trans->segment.format == GST_FORMAT_TIME)
+    self->retime_next = trans->segment.start;
+  else
+    self->retime_next = GST_CLOCK_TIME_IS_VALID (pts) ? pts : 0;
+}
+
+/* A dropped buffer leaves a GAP downstream, so that sinks preroll and keep
+ * time through a long stretch without a match. With retimestamp the output
+ * timeline has no holes: one empty GAP at the start of the stretch is
+ * enough for the preroll. */
+static void
+gst_bt_matcher_drop (GstBtMatcher *self, GstBuffer *buf, gboolean retimestamp)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+  GstEvent *gap = NULL;
+
+  if (retimestamp) {
+    gst_bt_matcher_retime_origin (self, pts);
+    if (!self->in_gap)
+      gap = gst_event_new_gap (self->retime_next, 0);
+  } else if (GST_CLOCK_TIME_IS_VALID (pts)) {
+    gap = gst_event_new_gap (pts, GST_BUFFER_DURATION (buf));
+  }
+  self->in_gap = TRUE;
+  if (gap)
+    gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (trans), gap);
+}
+
+/* Kept buffers back to back from the segment start: a clip of the
+ * matches. Each keeps its duration (or the PTS step before it). */
+static void
+gst_bt_matcher_retimestamp (GstBtMatcher *self, GstBuffer *buf)
+{
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+  GstClockTime duration = GST_BUFFER_DURATION (buf);
+
+  gst_bt_matcher_retime_origin (self, pts);
+  if (!GST_CLOCK_TIME_IS_VALID (duration))
+    duration = GST_CLOCK_TIME_IS_VALID (pts)
+        && GST_CLOCK_TIME_IS_VALID (self->prev_pts) && pts > self->prev_pts
+        ? pts - self->prev_pts : 0;
+  GST_BUFFER_PTS (buf) = self->retime_next;
+  if (GST_BUFFER_DTS_IS_VALID (buf))
+    GST_BUFFER_DTS (buf) = self->retime_next;
+  GST_BUFFER_DURATION (buf) = duration;
+  self->retime_next += duration;
+}
+
+/* Says once (and at EOS) when no buffer carried features: btmatcher then
+ * scores nothing, which is almost surely a pipeline without btencoder. */
+static void
+gst_bt_matcher_check_features (GstBtMatcher *self, gboolean eos)
+{
+  if (self->features_seen || self->frame == 0)
+    return;
+  if (eos || self->frame == NO_FEATURES_WARN_AFTER)
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("No buffer carried BridgeTower features: nothing was scored. Is "
+            "btencoder upstream of btmatcher?"),
+        ("%" G_GUINT64_FORMAT " buffers without a GstBtFeaturesMeta (no "
+            "btencoder upstream, or it skipped every frame as late)",
+            self->frame));
+}
+
+/* At EOS with filter=true: how many buffers the filter let through. */
+static void
+gst_bt_matcher_report_filter (GstBtMatcher *self)
+{
+  gboolean filter;
+
+  GST_OBJECT_LOCK (self);
+  filter = self->filter;
+  GST_OBJECT_UNLOCK (self);
+  if (!filter || self->frame == 0)
+    return;
+  if (self->passed == 0)
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("No buffer matched: filter=true passed none of %" G_GUINT64_FORMAT
+            " buffers.", self->frame),
+        ("no query reached its threshold on a scored frame"));
+  else   /* gst-launch prints the debug text of INFO messages only */
+    GST_ELEMENT_INFO (self, STREAM, FAILED,
+        ("filter=true passed %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+            " buffers.", self->passed, self->frame),
+        ("filter=true passed %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+            " buffers", self->passed, self->frame));
+}
+
 static GstFlowReturn
 gst_bt_matcher_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
@@ -632,7 +841,7 @@ gst_bt_matcher_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   GstClockTime pts = GST_BUFFER_PTS (buf);
   GstClockTime running_time = GST_CLOCK_TIME_NONE;
   guint64 frame = self->frame++;
-  gboolean changed, filter;
+  gboolean changed, filter, retimestamp, post_messages;
   BtModel *model;
 
   if (GST_CLOCK_TIME_IS_VALID (pts)) {
@@ -647,6 +856,8 @@ gst_bt_matcher_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   GST_OBJECT_LOCK (self);
   changed = self->queries_changed;
   filter = self->filter;
+  retimestamp = self->retimestamp;
+  post_messages = self->post_messages;
   GST_OBJECT_UNLOCK (self);
 
   if (changed) {
@@ -666,8 +877,11 @@ gst_bt_matcher_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     }
   }
 
-  if (!fmeta)
+  if (!fmeta) {
+    gst_bt_matcher_check_features (self, FALSE);
     goto decide;
+  }
+  self->features_seen = TRUE;
 
   model = bt_image_features_get_model (fmeta->features);
   if (model != self->model && !gst_bt_matcher_set_model (self, model, &error)) {
@@ -680,6 +894,12 @@ gst_bt_matcher_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     self->last_match = FALSE;
     goto decide;
   }
+  if (!gst_bt_matcher_check_thresholds (self, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Threshold outside the range of the scores."),
+        ("%s", error->message));
+    return GST_FLOW_ERROR;
+  }
   if (!gst_bt_matcher_encode_queries (self, &error)
       || !gst_bt_matcher_score (self, fmeta->features, &error)) {
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
@@ -691,13 +911,24 @@ gst_bt_matcher_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 
   gst_buffer_add_bt_scores_meta (buf, frame,
       (const GstBtScore *) self->scores->data, self->scores->len);
-  gst_bt_matcher_post_scores (self, frame, pts, running_time);
+  if (post_messages)
+    gst_bt_matcher_post_scores (self, frame, pts, running_time);
   if (self->out)
     gst_bt_matcher_write_frame (self, frame, pts);
+  if (self->write_failed)
+    return GST_FLOW_ERROR;
 
 decide:
-  if (filter && !self->last_match)
+  if (filter && !self->last_match) {
+    gst_bt_matcher_drop (self, buf, retimestamp);
+    self->prev_pts = pts;
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
+  self->in_gap = FALSE;
+  self->passed++;
+  if (filter && retimestamp)
+    gst_bt_matcher_retimestamp (self, buf);
+  self->prev_pts = pts;
   return GST_FLOW_OK;
 }
 
@@ -710,11 +941,16 @@ gst_bt_matcher_start (GstBaseTransform *trans)
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) entries = NULL;
   g_autofree gchar *location = NULL;
-  g_autofree gchar *model_path = NULL;
 
   self->frame = 0;
+  self->write_failed = FALSE;
   self->last_match = FALSE;
   self->last_end = GST_CLOCK_TIME_NONE;
+  self->passed = 0;
+  self->features_seen = FALSE;
+  self->in_gap = FALSE;
+  self->retime_next = GST_CLOCK_TIME_NONE;
+  self->prev_pts = GST_CLOCK_TIME_NONE;
 
   entries = gst_bt_matcher_read_queries (self, &error);
   if (!entries) {
@@ -732,7 +968,6 @@ gst_bt_matcher_start (GstBaseTransform *trans)
 
   GST_OBJECT_LOCK (self);
   location = g_strdup (self->location);
-  model_path = g_strdup (self->model_path);
   GST_OBJECT_UNLOCK (self);
 
   if (location && location[0]) {
@@ -745,27 +980,6 @@ gst_bt_matcher_start (GstBaseTransform *trans)
     }
   }
 
-  if (model_path && model_path[0]) {
-    BtModel *model = bt_model_cache_acquire (model_path, BT_PRECISION_FP32,
-        &error);
-    gboolean ok;
-
-    if (!model) {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("Cannot load the BridgeTower model \"%s\".", model_path),
-          ("%s", error->message));
-      return FALSE;
-    }
-    ok = gst_bt_matcher_set_model (self, model, &error)
-        && gst_bt_matcher_encode_queries (self, &error);
-    bt_model_unref (model);
-    if (!ok) {
-      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-          ("Cannot use the model \"%s\".", model_path),
-          ("%s", error->message));
-      return FALSE;
-    }
-  }
   return TRUE;
 }
 
@@ -775,8 +989,9 @@ gst_bt_matcher_stop (GstBaseTransform *trans)
   GstBtMatcher *self = GST_BT_MATCHER (trans);
 
   gst_bt_matcher_close_all (self, self->last_end);
+  g_clear_pointer (&self->scored, bt_image_features_unref);
   g_ptr_array_set_size (self->states, 0);
-  g_hash_table_remove_all (self->text_cache);
+  gst_bt_text_cache_clear (self->text_cache);
   g_clear_pointer (&self->ctx, bt_context_free);
   g_clear_pointer (&self->model, bt_model_unref);
   if (self->out) {
@@ -791,10 +1006,37 @@ gst_bt_matcher_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstBtMatcher *self = GST_BT_MATCHER (trans);
 
-  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+    self->retime_next = GST_CLOCK_TIME_NONE;   /* a seek starts a new clip */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
     gst_bt_matcher_close_all (self, self->last_end);
+    gst_bt_matcher_check_features (self, TRUE);
+    gst_bt_matcher_report_filter (self);
+  }
   return GST_BASE_TRANSFORM_CLASS (gst_bt_matcher_parent_class)->sink_event
       (trans, event);
+}
+
+/* A query list from downstream (btpublish's remote queries) replaces the
+ * properties' queries from the next frame, until they are set again. */
+static gboolean
+gst_bt_matcher_src_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstBtMatcher *self = GST_BT_MATCHER (trans);
+  GPtrArray *remote;
+
+  if (!gst_bt_query_event_parse (event, &remote))
+    return GST_BASE_TRANSFORM_CLASS (gst_bt_matcher_parent_class)->src_event
+        (trans, event);
+  GST_INFO_OBJECT (self, "remote query list: %d queries",
+      remote ? (gint) remote->len : -1);
+  GST_OBJECT_LOCK (self);
+  g_clear_pointer (&self->remote_queries, g_ptr_array_unref);
+  self->remote_queries = remote;
+  self->queries_changed = TRUE;
+  GST_OBJECT_UNLOCK (self);
+  gst_event_unref (event);
+  return TRUE;
 }
 
 /* ---- properties --------------------------------------------------------- */
@@ -810,11 +1052,13 @@ gst_bt_matcher_set_property (GObject *object, guint prop_id,
     case PROP_QUERIES:
       g_free (self->queries);
       self->queries = g_value_dup_string (value);
+      g_clear_pointer (&self->remote_queries, g_ptr_array_unref);
       self->queries_changed = TRUE;
       break;
     case PROP_QUERIES_FILE:
       g_free (self->queries_file);
       self->queries_file = g_value_dup_string (value);
+      g_clear_pointer (&self->remote_queries, g_ptr_array_unref);
       self->queries_changed = TRUE;
       break;
     case PROP_MODE:
@@ -822,6 +1066,7 @@ gst_bt_matcher_set_property (GObject *object, guint prop_id,
       break;
     case PROP_THRESHOLD:
       self->threshold = g_value_get_double (value);
+      self->thresholds_dirty = TRUE;
       break;
     case PROP_TOP_K:
       self->top_k = g_value_get_uint (value);
@@ -839,9 +1084,11 @@ gst_bt_matcher_set_property (GObject *object, guint prop_id,
       g_free (self->location);
       self->location = g_value_dup_string (value);
       break;
-    case PROP_MODEL:
-      g_free (self->model_path);
-      self->model_path = g_value_dup_string (value);
+    case PROP_RETIMESTAMP:
+      self->retimestamp = g_value_get_boolean (value);
+      break;
+    case PROP_POST_MESSAGES:
+      self->post_messages = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -885,8 +1132,11 @@ gst_bt_matcher_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_LOCATION:
       g_value_set_string (value, self->location);
       break;
-    case PROP_MODEL:
-      g_value_set_string (value, self->model_path);
+    case PROP_RETIMESTAMP:
+      g_value_set_boolean (value, self->retimestamp);
+      break;
+    case PROP_POST_MESSAGES:
+      g_value_set_boolean (value, self->post_messages);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -902,10 +1152,11 @@ gst_bt_matcher_finalize (GObject *object)
 
   if (self->out)
     fclose (self->out);
+  g_clear_pointer (&self->scored, bt_image_features_unref);
   g_clear_pointer (&self->ctx, bt_context_free);
   g_clear_pointer (&self->model, bt_model_unref);
   g_ptr_array_unref (self->states);
-  g_hash_table_unref (self->text_cache);
+  gst_bt_text_cache_free (self->text_cache);
   g_ptr_array_unref (self->batch);
   g_array_unref (self->logits);
   g_array_unref (self->order);
@@ -913,7 +1164,7 @@ gst_bt_matcher_finalize (GObject *object)
   g_free (self->queries);
   g_free (self->queries_file);
   g_free (self->location);
-  g_free (self->model_path);
+  g_clear_pointer (&self->remote_queries, g_ptr_array_unref);
   G_OBJECT_CLASS (gst_bt_matcher_parent_class)->finalize (object);
 }
 
@@ -947,13 +1198,16 @@ gst_bt_matcher_class_init (GstBtMatcherClass *klass)
   g_object_class_install_property (gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
           "Scoring head. auto: with ITM and ITC heads, ITC for every query "
-          "then ITM on the top-k by ITC (score = ITM there, 0 elsewhere); "
-          "with one head, that head. A head the model lacks is an error.",
+          "then ITM on the top-k by ITC (score = ITM there; the others have "
+          "no score, NaN, and never match); with one head, that head. A head "
+          "the model lacks is an error.",
           GST_TYPE_BT_MATCHER_MODE, DEFAULT_MODE, rw_ready));
   g_object_class_install_property (gobject_class, PROP_THRESHOLD,
       g_param_spec_double ("threshold", "Threshold",
           "A query matches a frame when its score reaches this (queries-file "
-          "entries may set their own).", -1.0, 1.0, DEFAULT_THRESHOLD,
+          "entries may set their own). ITM probabilities: 0..1; ITC cosines: "
+          "-1..1; outside its mode's range it is an error.", -1.0, 1.0,
+          DEFAULT_THRESHOLD,
           rw_playing));
   g_object_class_install_property (gobject_class, PROP_TOP_K,
       g_param_spec_uint ("top-k", "Top k",
@@ -972,18 +1226,24 @@ gst_bt_matcher_class_init (GstBtMatcherClass *klass)
   g_object_class_install_property (gobject_class, PROP_FILTER,
       g_param_spec_boolean ("filter", "Filter",
           "Drop frames while no query is in a match; frames between scored "
-          "frames follow the last scored frame's decision.", DEFAULT_FILTER,
-          rw_playing));
+          "frames follow the last scored frame's decision. A GAP event "
+          "stands for each dropped frame, so sinks preroll and keep time.",
+          DEFAULT_FILTER, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_RETIMESTAMP,
+      g_param_spec_boolean ("retimestamp", "Retimestamp",
+          "With filter=true: give the frames that pass back-to-back "
+          "timestamps from the segment start, so the matches make one "
+          "continuous clip (highlights). For files, not live sinks.",
+          DEFAULT_RETIMESTAMP, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean ("post-messages", "Post messages",
+          "Post a bridgetower-scores element message for every scored frame "
+          "(bridgetower-match messages are always posted).",
+          DEFAULT_POST_MESSAGES, rw_playing));
   g_object_class_install_property (gobject_class, PROP_LOCATION,
       g_param_spec_string ("location", "Location",
           "Write every scored frame and every finished match as JSON lines "
           "to this file (flushed per line). Unset: no file.", NULL,
-          rw_ready));
-  g_object_class_install_property (gobject_class, PROP_MODEL,
-      g_param_spec_string ("model", "Model folder",
-          "Optional: load this model folder (fp32) at start and encode the "
-          "queries then. Unset (default): the model comes with the first "
-          "frame's features from btencoder, which win if they differ.", NULL,
           rw_ready));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
@@ -1003,6 +1263,7 @@ gst_bt_matcher_class_init (GstBtMatcherClass *klass)
   trans_class->start = GST_DEBUG_FUNCPTR (gst_bt_matcher_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_bt_matcher_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_bt_matcher_sink_event);
+  trans_class->src_event = GST_DEBUG_FUNCPTR (gst_bt_matcher_src_event);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_bt_matcher_transform_ip);
 }
 
@@ -1015,9 +1276,10 @@ gst_bt_matcher_init (GstBtMatcher *self)
   self->hysteresis = DEFAULT_HYSTERESIS;
   self->min_duration = DEFAULT_MIN_DURATION;
   self->filter = DEFAULT_FILTER;
+  self->retimestamp = DEFAULT_RETIMESTAMP;
+  self->post_messages = DEFAULT_POST_MESSAGES;
   self->states = g_ptr_array_new_with_free_func (query_state_free);
-  self->text_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      (GDestroyNotify) bt_text_features_unref);
+  self->text_cache = gst_bt_text_cache_new (TEXT_CACHE_SIZE);
   self->batch = g_ptr_array_new ();
   self->logits = g_array_new (FALSE, TRUE, sizeof (float));
   self->order = g_array_new (FALSE, TRUE, sizeof (guint));

@@ -11,10 +11,9 @@
 gsize
 gst_bt_tensor_block_size (gint width, gint height)
 {
-  gsize pixels = (gsize) width * (gsize) height;
-
-  /* the values, then the gint64 mask starting 8-byte aligned */
-  return GST_ROUND_UP_8 (3 * pixels * sizeof (float)) + pixels * sizeof (gint64);
+  /* the values only: a single frame is never padded, so its pixel_mask
+   * would be all ones */
+  return 3 * (gsize) width * (gsize) height * sizeof (float);
 }
 
 GType
@@ -39,7 +38,6 @@ tensor_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
   (void) buffer;
   tmeta->block = NULL;
   tmeta->pixel_values = NULL;
-  tmeta->pixel_mask = NULL;
   tmeta->width = tmeta->height = 0;
   tmeta->frame_width = tmeta->frame_height = 0;
   memset (&tmeta->map, 0, sizeof (tmeta->map));
@@ -94,8 +92,6 @@ gst_buffer_add_bt_tensor_meta (GstBuffer *buffer, GstBuffer *block,
 {
   GstBtTensorMeta *tmeta;
   GstMapInfo map;
-  gsize values_bytes = GST_ROUND_UP_8 (3 * (gsize) width * height * sizeof (float));
-
   g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
   g_return_val_if_fail (GST_IS_BUFFER (block), NULL);
   g_return_val_if_fail (width > 0 && height > 0, NULL);
@@ -115,7 +111,6 @@ gst_buffer_add_bt_tensor_meta (GstBuffer *buffer, GstBuffer *block,
   tmeta->block = gst_buffer_ref (block);
   tmeta->map = map;
   tmeta->pixel_values = (const float *) map.data;
-  tmeta->pixel_mask = (const gint64 *) (map.data + values_bytes);
   tmeta->width = width;
   tmeta->height = height;
   tmeta->frame_width = frame_width;

@@ -22,7 +22,6 @@ typedef struct {
 
   GstBuffer *block;            /* owns the data below (mapped for the meta's life) */
   const float *pixel_values;   /* 3 x height x width float32 */
-  const gint64 *pixel_mask;    /* height x width, 1 = real pixel */
   gint width;                  /* tensor width */
   gint height;                 /* tensor height */
   gint frame_width;            /* the video frame the tensor was made from */
@@ -37,7 +36,7 @@ const GstMetaInfo *gst_bt_tensor_meta_get_info (void);
 #define gst_buffer_get_bt_tensor_meta(b) \
   ((GstBtTensorMeta *) gst_buffer_get_meta ((b), GST_BT_TENSOR_META_API_TYPE))
 
-/* Bytes a tensor block of width x height needs (values then mask). */
+/* Bytes a tensor block of width x height needs (3 x height x width floats). */
 gsize gst_bt_tensor_block_size (gint width, gint height);
 
 /* Adds a meta over `block` (filled already, laid out as

@@ -4,10 +4,19 @@
  */
 #include "gstbtquerylist.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <bt-common.h>
+#include <bt-json.h>
+
+/* A query list is a few KB; this bounds what a wrong path (a device, a
+ * video file) can make the element read. */
+#define MAX_FILE_SIZE (16 * 1024 * 1024)
 
 static void
 query_entry_free (gpointer data)
@@ -24,8 +33,8 @@ gst_bt_query_list_new (void)
   return g_ptr_array_new_with_free_func (query_entry_free);
 }
 
-static gboolean
-query_list_append (GPtrArray *list, const gchar *text, gdouble threshold,
+gboolean
+gst_bt_query_list_append (GPtrArray *list, const gchar *text, gdouble threshold,
     const gchar *where, GError **error)
 {
   GstBtQueryEntry *entry;
@@ -63,7 +72,7 @@ gst_bt_query_list_parse_string (GPtrArray *list, const gchar *spec,
       g_string_append_c (part, p[1]);
       p++;
     } else if (*p == ';' || *p == '\0') {
-      ok = query_list_append (list, part->str, NAN, "queries", error);
+      ok = gst_bt_query_list_append (list, part->str, NAN, "queries", error);
       g_string_truncate (part, 0);
       if (!ok || *p == '\0')
         break;
@@ -75,16 +84,113 @@ gst_bt_query_list_parse_string (GPtrArray *list, const gchar *spec,
   return ok;
 }
 
+/* The contents of the regular file `path`, at most MAX_FILE_SIZE bytes. */
+static gchar *
+read_bounded (const gchar *path, gsize *len, GError **error)
+{
+  g_autofree gchar *data = NULL;
+  GStatBuf st;
+  gsize got = 0;
+  int fd;
+
+  /* open would block on a FIFO, and a device may never end */
+  if (g_stat (path, &st) != 0) {
+    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: %s", path,
+        g_strerror (errno));
+    return NULL;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: not a regular file",
+        path);
+    return NULL;
+  }
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) {
+    g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: %s", path,
+        g_strerror (errno));
+    return NULL;
+  }
+  data = g_malloc (MAX_FILE_SIZE + 1);
+  for (;;) {
+    gssize n = read (fd, data + got, MAX_FILE_SIZE + 1 - got);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      g_set_error (error, BT_ERROR, BT_ERROR_IO, "%s: %s", path,
+          g_strerror (errno));
+      close (fd);
+      return NULL;
+    }
+    got += n;
+    if (n == 0 || got > MAX_FILE_SIZE)
+      break;
+  }
+  close (fd);
+  if (got > MAX_FILE_SIZE) {
+    g_set_error (error, BT_ERROR, BT_ERROR_INPUT,
+        "%s: larger than %d MB, not a query list", path,
+        MAX_FILE_SIZE >> 20);
+    return NULL;
+  }
+  *len = got;
+  return g_realloc (g_steal_pointer (&data), got + 1);
+}
+
+/* TRUE when a JSON string in `text` holds the escape \u0000, which
+ * json-glib would silently cut the string at. */
+static gboolean
+has_nul_escape (const gchar *text, gsize len)
+{
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < len; i++) {
+    if (!in_string) {
+      in_string = text[i] == '"';
+    } else if (text[i] == '"') {
+      in_string = FALSE;
+    } else if (text[i] == '\\' && i + 1 < len) {
+      if (text[i + 1] == 'u' && i + 5 < len
+          && strncmp (text + i + 2, "0000", 4) == 0)
+        return TRUE;
+      i++;
+    }
+  }
+  return FALSE;
+}
+
 gboolean
 gst_bt_query_list_load_file (GPtrArray *list, const gchar *path,
     GError **error)
+{
+  g_autofree gchar *text = NULL;
+  gsize len = 0;
+
+  text = read_bounded (path, &len, error);
+  return text && gst_bt_query_list_load_data (list, text, len, path, error);
+}
+
+gboolean
+gst_bt_query_list_load_data (GPtrArray *list, const gchar *text, gsize len,
+    const gchar *path, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local = NULL;
   JsonNode *root;
   JsonArray *array;
 
-  if (!json_parser_load_from_file (parser, path, &local)) {
+  /* json-glib recurses once per level: bound the nesting first */
+  if (!bt_json_depth_within (text, len, BT_JSON_MAX_DEPTH)) {
+    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
+        "%s: JSON nested deeper than %d levels", path, BT_JSON_MAX_DEPTH);
+    return FALSE;
+  }
+  if (has_nul_escape (text, len)) {
+    g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
+        "%s: a string holds \\u0000, which no query can contain", path);
+    return FALSE;
+  }
+  if (!json_parser_load_from_data (parser, text, (gssize) len, &local)) {
     g_set_error (error, BT_ERROR, BT_ERROR_FORMAT, "%s: %s", path,
         local->message);
     return FALSE;
@@ -128,13 +234,20 @@ gst_bt_query_list_load_file (GPtrArray *list, const gchar *path,
           return FALSE;
         }
         threshold = json_node_get_double (th);
+        /* scores lie in [-1, 1]: anything else never or always matches */
+        if (!(threshold >= -1.0 && threshold <= 1.0)) {
+          g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
+              "%s: \"threshold\" %g is not between -1 and 1", where,
+              threshold);
+          return FALSE;
+        }
       }
     } else {
       g_set_error (error, BT_ERROR, BT_ERROR_FORMAT,
           "%s: neither a string nor an object", where);
       return FALSE;
     }
-    if (!query_list_append (list, text, threshold, where, error))
+    if (!gst_bt_query_list_append (list, text, threshold, where, error))
       return FALSE;
   }
   return TRUE;

@@ -1,6 +1,7 @@
 /* bt-test-util.c - helpers the C tests share. */
 #include "bt-test-util.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 const char *
@@ -39,6 +40,42 @@ bt_test_make_tmpdir (const char *tmpl)
 
   g_assert_no_error (error);
   return dir;
+}
+
+char *
+bt_test_copy_model (const char *name, const char *const *files)
+{
+  g_autofree char *src = bt_test_model_dir (name);
+  char *dir = bt_test_make_tmpdir ("bt-model-copy-XXXXXX");
+
+  for (guint i = 0; files[i] != NULL; i++) {
+    g_autofree char *from = g_build_filename (src, files[i], NULL);
+    g_autofree char *to = g_build_filename (dir, files[i], NULL);
+    g_autofree char *contents = NULL;
+    g_autoptr (GError) error = NULL;
+    gsize length;
+
+    g_assert_true (g_file_get_contents (from, &contents, &length, &error));
+    g_assert_true (g_file_set_contents (to, contents, length, &error));
+    g_assert_no_error (error);
+  }
+  return dir;
+}
+
+void
+bt_test_remove_dir (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d))) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+
+    g_unlink (path);
+  }
+  g_dir_close (d);
+  g_rmdir (dir);
 }
 
 JsonObject *

@@ -22,6 +22,13 @@ char *bt_test_model_dir (const char *name);
 char *bt_test_make_tmpdir (const char *tmpl);
 
 /* golden/manifest.json, loaded once (asserts it parses). */
+/* A new temporary folder holding copies of `files` (NULL-terminated) of the
+ * golden model `name`: a model folder with parts left out. */
+char *bt_test_copy_model (const char *name, const char *const *files);
+
+/* Removes a folder made by bt_test_copy_model (its files, then itself). */
+void bt_test_remove_dir (const char *dir);
+
 JsonObject *bt_test_manifest (void);
 
 /* The root of a JSON file, owned by the caller (asserts it parses). */

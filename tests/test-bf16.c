@@ -1,4 +1,5 @@
-/* test-bf16.c - the bf16 linear layer against float64 references.
+/* test-bf16.c - the bf16 and int8 linear layers against float64 references
+ * (int8: see run_case_int8).
  *
  * Two references per case, both computed here in float64:
  *  - "rounded": x and W first rounded to bf16 (bt_f32_to_bf16, round to
@@ -98,6 +99,69 @@ fill (GRand *rng, float *v, gsize n, double scale)
     v[i] = (float) (scale * g_rand_double_range (rng, -1, 1));
 }
 
+/* A case's random data: x [rows, ldx], w [out, in], b, and y0 (y's old
+ * value) [rows, ldy]. */
+typedef struct {
+  int ldx, ldy;
+  gsize nx, ny, nw;
+  float *x, *w, *b, *y0, *y;
+} Data;
+
+static void
+data_init (Data *d, const Case *c)
+{
+  g_autoptr (GRand) rng = g_rand_new_with_seed (c->rows * 7919 + c->out + c->in);
+  d->ldx = c->in + c->pad;
+  d->ldy = c->out + c->pad;
+  d->nx = (gsize) c->rows * d->ldx;
+  d->ny = (gsize) c->rows * d->ldy;
+  d->nw = (gsize) c->out * c->in;
+  d->x = g_new (float, d->nx);
+  d->w = g_new (float, d->nw);
+  d->b = g_new (float, c->out);
+  d->y0 = g_new (float, d->ny);
+  d->y = g_new (float, d->ny);
+  fill (rng, d->x, d->nx, 2.0);
+  fill (rng, d->w, d->nw, 1.0 / sqrt (c->in));
+  fill (rng, d->b, c->out, 0.5);
+  fill (rng, d->y0, d->ny, 1.0);
+  /* a row of large values: the bounds are relative, so must hold there too */
+  if (c->rows > 1)
+    for (int k = 0; k < c->in; k++)
+      d->x[(gsize) (c->rows - 1) * d->ldx + k] *= 300;
+}
+
+static void
+data_clear (Data *d)
+{
+  g_free (d->x);
+  g_free (d->w);
+  g_free (d->b);
+  g_free (d->y0);
+  g_free (d->y);
+}
+
+/* Runs `l` twice on the case (the second call on the cached kernel and
+ * reused buffers) and checks the padding between rows was left alone. */
+static void
+data_forward (Data *d, const Case *c, BtBf16Linear *l)
+{
+  g_autoptr (GError) error = NULL;
+  for (int pass = 0; pass < 2; pass++) {
+    memcpy (d->y, d->y0, d->ny * sizeof (float));
+    g_assert_true (bt_bf16_linear_forward (l, d->x, c->rows,
+                                           c->pad ? d->ldx : 0, d->y,
+                                           c->pad ? d->ldy : 0, c->post,
+                                           &error));
+    g_assert_no_error (error);
+  }
+  for (int i = 0; i < c->rows; i++)
+    g_assert_cmpmem (d->y + (gsize) i * d->ldy + c->out,
+                     c->pad * sizeof (float),
+                     d->y0 + (gsize) i * d->ldy + c->out,
+                     c->pad * sizeof (float));
+}
+
 static void
 run_case (gconstpointer data)
 {
@@ -105,20 +169,11 @@ run_case (gconstpointer data)
   if (skip_unless_available ())
     return;
 
-  g_autoptr (GRand) rng = g_rand_new_with_seed (c->rows * 7919 + c->out + c->in);
-  int ldx = c->in + c->pad, ldy = c->out + c->pad;
-  gsize nx = (gsize) c->rows * ldx, ny = (gsize) c->rows * ldy;
-  gsize nw = (gsize) c->out * c->in;
-  float *x = g_new (float, nx), *w = g_new (float, nw), *b = g_new (float, c->out);
-  float *y0 = g_new (float, ny), *y = g_new (float, ny);
-  fill (rng, x, nx, 2.0);
-  fill (rng, w, nw, 1.0 / sqrt (c->in));
-  fill (rng, b, c->out, 0.5);
-  fill (rng, y0, ny, 1.0);
-  /* a row of large values: the bounds are relative, so must hold there too */
-  if (c->rows > 1)
-    for (int k = 0; k < c->in; k++)
-      x[(gsize) (c->rows - 1) * ldx + k] *= 300;
+  Data d;
+  data_init (&d, c);
+  const int ldy = d.ldy, ldx = d.ldx;
+  const gsize nw = d.nw;
+  float *x = d.x, *w = d.w, *b = d.b, *y0 = d.y0, *y = d.y;
 
   g_autoptr (GError) error = NULL;
   BtBf16Linear *l = bt_bf16_linear_new (w, c->bias ? b : NULL, c->out, c->in,
@@ -132,17 +187,7 @@ run_case (gconstpointer data)
   g_assert_cmpuint (wb, <=, (gsize) (c->out + 64) * (c->in + 32) * 2
                             + (gsize) c->out * 4);
 
-  /* twice: the second call runs on the cached kernel and reused buffers */
-  for (int pass = 0; pass < 2; pass++) {
-    memcpy (y, y0, ny * sizeof (float));
-    g_assert_true (bt_bf16_linear_forward (l, x, c->rows, c->pad ? ldx : 0, y,
-                                           c->pad ? ldy : 0, c->post, &error));
-    g_assert_no_error (error);
-  }
-  /* the padding between rows is left alone */
-  for (int i = 0; i < c->rows; i++)
-    g_assert_cmpmem (y + (gsize) i * ldy + c->out, c->pad * sizeof (float),
-                     y0 + (gsize) i * ldy + c->out, c->pad * sizeof (float));
+  data_forward (&d, c, l);
 
   double max_plumb = 0, max_worst = 0, sum_sq_stat = 0;
   for (int i = 0; i < c->rows; i++) {
@@ -189,11 +234,103 @@ run_case (gconstpointer data)
   g_assert_cmpfloat (rms_stat, <=, 1.5);
 
   bt_bf16_linear_free (l);
-  g_free (x);
-  g_free (w);
-  g_free (b);
-  g_free (y0);
-  g_free (y);
+  data_clear (&d);
+}
+
+/* int8 (docs/int8.md): x ~ sx qx with sx = max |x| / 127 over the whole
+ * input, w_n ~ sw_n qw_n with sw_n = max |w_n| / 127, rounded to nearest.
+ * Two references in float64, as for bf16:
+ *  - "quantized": the same grids computed here (in float32, as the layer
+ *    does), then sx sw_n (qx . qw_n) + b exactly: what is left is the
+ *    float32 rescaling, bias and post-op, a few ulps. This pins down the
+ *    weight layout, the signed-input compensation, the per-channel scales
+ *    and the bias order exactly;
+ *  - "exact": the unrounded data, within the worst case
+ *    sum_k (|x_k| sw_n / 2 + sx |w_nk| / 2 + sx sw_n / 4), and the root
+ *    mean square of error / sqrt (sw_n^2 |x|^2 + sx^2 |w_n|^2) / sqrt (12)
+ *    (the statistical estimate for independent uniform rounding errors)
+ *    under 1.5. */
+static void
+run_case_int8 (gconstpointer data)
+{
+  const Case *c = data;
+  g_autoptr (GError) error = NULL;
+  if (!bt_int8_available (&error)) {
+    g_test_skip (error->message);
+    return;
+  }
+  Data d;
+  data_init (&d, c);
+  BtBf16Linear *l = bt_int8_linear_new (d.w, c->bias ? d.b : NULL, c->out,
+                                        c->in, &error);
+  g_assert_no_error (error);
+  /* one byte a weight, a scale (and the bias) per channel, oneDNN's blocks
+   * and compensation */
+  gsize wb = bt_bf16_linear_get_weight_bytes (l);
+  g_assert_cmpuint (wb, >=, d.nw);
+  g_assert_cmpuint (wb, <=, (gsize) (c->out + 64) * (c->in + 64)
+                            + (gsize) c->out * 12);
+  data_forward (&d, c, l);
+
+  float amax = 0;
+  for (int i = 0; i < c->rows; i++)
+    for (int k = 0; k < c->in; k++)
+      amax = MAX (amax, fabsf (d.x[(gsize) i * d.ldx + k]));
+  const float sx = amax / 127.0f, inv_x = 127.0f / amax;
+  double max_quant = 0, max_worst = 0, sum_sq_stat = 0;
+  for (int o = 0; o < c->out; o++) {
+    const float *wo = d.w + (gsize) o * c->in;
+    float wmax = 0;
+    for (int k = 0; k < c->in; k++)
+      wmax = MAX (wmax, fabsf (wo[k]));
+    const float sw = wmax / 127.0f, inv_w = 127.0f / wmax;
+    for (int i = 0; i < c->rows; i++) {
+      const float *xi = d.x + (gsize) i * d.ldx;
+      double exact = 0, acc = 0, worst = 0, x_sq = 0, w_sq = 0;
+      for (int k = 0; k < c->in; k++) {
+        exact += (double) xi[k] * wo[k];
+        acc += (double) nearbyintf (xi[k] * inv_x) * nearbyintf (wo[k] * inv_w);
+        worst += fabsf (xi[k]) * sw / 2.0 + sx * fabsf (wo[k]) / 2.0
+                 + sx * (double) sw / 4;
+        x_sq += (double) xi[k] * xi[k];
+        w_sq += (double) wo[k] * wo[k];
+      }
+      double bias = c->bias ? d.b[o] : 0, old = d.y0[(gsize) i * d.ldy + o];
+      double slope = post_slope (c->post);
+      double got = d.y[(gsize) i * d.ldy + o];
+      double quant = (double) (sx * sw) * acc;
+      double ref_quant = post_f64 (c->post, quant + bias, old);
+      double ref_exact = post_f64 (c->post, exact + bias, old);
+      double ulps = 6 * U_F32 * slope * (fabs (quant) + fabs (bias)
+                                         + fabs (old)) + 1e-30;
+      double stat = slope * sqrt ((double) sw * sw * x_sq + (double) sx * sx
+                                  * w_sq) / sqrt (12);
+      g_assert_true (isfinite (got));
+      max_quant = MAX (max_quant, fabs (got - ref_quant) / ulps);
+      max_worst = MAX (max_worst, fabs (got - ref_exact)
+                                  / (slope * worst * 1.01 + ulps));
+      double r = fabs (got - ref_exact) / stat;
+      sum_sq_stat += r * r;
+    }
+  }
+  double rms_stat = sqrt (sum_sq_stat / ((double) c->rows * c->out));
+  g_test_message ("rows %d out %d in %d%s: vs int8-quantized f64 %.3g of a "
+                  "few float32 ulps, vs exact f64 %.3g of the worst-case "
+                  "bound, rms %.3g of the statistical estimate", c->rows,
+                  c->out, c->in, post_names[c->post], max_quant, max_worst,
+                  rms_stat);
+  g_assert_cmpfloat (max_quant, <=, 1.0);
+  g_assert_cmpfloat (max_worst, <=, 1.0);
+  g_assert_cmpfloat (rms_stat, <=, 1.5);
+
+  /* NaN or infinity in x: an error, not garbage */
+  d.x[c->in / 2] = NAN;
+  g_assert_false (bt_bf16_linear_forward (l, d.x, c->rows, c->pad ? d.ldx : 0,
+                                          d.y, c->pad ? d.ldy : 0, c->post,
+                                          &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_INPUT);
+  bt_bf16_linear_free (l);
+  data_clear (&d);
 }
 
 typedef struct {
@@ -373,21 +510,6 @@ run_attention (gconstpointer data)
   g_free (out);
 }
 
-/* The registry maps a float32 weight to its bf16 copy, and forgets it. */
-static void
-test_registry (void)
-{
-  float w[2] = { 0 }, other[2] = { 0 };
-  BtBf16Linear *fake = (BtBf16Linear *) &other;
-
-  g_assert_null (bt_bf16_registry_lookup (w));
-  bt_bf16_registry_add (w, fake);
-  g_assert_true (bt_bf16_registry_lookup (w) == fake);
-  g_assert_null (bt_bf16_registry_lookup (other));
-  bt_bf16_registry_remove (w);
-  g_assert_null (bt_bf16_registry_lookup (w));
-}
-
 /* Loading oneDNN asked GNU OpenMP for passive waiting (unless the
  * environment already chose): spinning threads between products would take
  * the cores from OpenBLAS and other elements (docs/bf16.md). */
@@ -442,6 +564,12 @@ main (int argc, char **argv)
                                              post_names[c->post],
                                              c->pad ? "+strided" : "");
     g_test_add_data_func (name, c, run_case);
+    g_autofree char *name8 = g_strdup_printf ("/int8/linear/%dx%dx%d%s%s%s",
+                                              c->rows, c->out, c->in,
+                                              c->bias ? "+bias" : "",
+                                              post_names[c->post],
+                                              c->pad ? "+strided" : "");
+    g_test_add_data_func (name8, c, run_case_int8);
   }
   for (guint i = 0; i < G_N_ELEMENTS (attn_cases); i++) {
     const AttnCase *c = &attn_cases[i];
@@ -452,7 +580,6 @@ main (int argc, char **argv)
     g_test_add_data_func (name, c, run_attention);
   }
   g_test_add_func ("/bf16/concurrent", test_concurrent);
-  g_test_add_func ("/bf16/registry", test_registry);
   g_test_add_func ("/bf16/wait-policy", test_wait_policy);
   return g_test_run ();
 }

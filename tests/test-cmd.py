@@ -11,6 +11,7 @@
 import json
 import math
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -482,6 +483,43 @@ def test_errors(tmp):
                    "%s --help" % command, ["exit %d" % code])
 
 
+def test_command_line(tmp):
+    """`--` ends the options, --version, outputs readable as any new file."""
+    itm_dir = os.path.join(GOLDEN, "models", "itm_add_t3v3c2")
+    itc_dir = os.path.join(GOLDEN, "models", "itc_interpolate_t3v4rm_c2")
+    mlm_dir = os.path.join(GOLDEN, "models", "mlm_scaled_add_t3v3c3")
+    image = os.path.join(GOLDEN, "inputs", "images", "photo_640x480.png")
+    for command, model_dir, text, key in (("itm", itm_dir, "-a", "text"),
+                                          ("itc", itc_dir, "-a", "text"),
+                                          ("mlm", mlm_dir, "-a <mask>", "text")):
+        result, err = run_json([command, "--json", "--", model_dir, image, text])
+        got = None
+        if result:
+            got = ([r[key] for r in result["results"]] if "results" in result
+                   else [result[key]])
+        TAP.result(got == [text], "%s: -- ends the options, %r is a text" % (command, text),
+                   ["got %r %s" % (got, err or "")])
+
+    os.umask(0o022)
+    out = os.path.join(tmp, "after-separator.safetensors")
+    code, _, err = run_command(["run", "--head", "itm", "--image", image, "--text", "a",
+                                "-o", out, "--", itm_dir])
+    mode = os.stat(out).st_mode & 0o777 if os.path.exists(out) else None
+    TAP.result(code == 0 and mode == 0o644,
+               "run: -- before MODEL_DIR; output mode 0644 under umask 022",
+               ["exit %d, mode %s, stderr: %s" % (code, oct(mode) if mode else None,
+                                                  err.strip())])
+    out = os.path.join(tmp, "pre.safetensors")
+    code, _, err = run_command(["preprocess", itm_dir, image, "-o", out])
+    mode = os.stat(out).st_mode & 0o777 if os.path.exists(out) else None
+    TAP.result(code == 0 and mode == 0o644, "preprocess: output mode 0644 under umask 022",
+               ["exit %d, mode %s" % (code, oct(mode) if mode else None)])
+
+    code, out_text, _ = run_command(["--version"])
+    TAP.result(code == 0 and re.fullmatch(r"bridgetower \d+\.\d+\.\d+\n", out_text) is not None,
+               "--version", ["exit %d, stdout %r" % (code, out_text)])
+
+
 # ---- main ----------------------------------------------------------------------------
 
 def main():
@@ -511,6 +549,7 @@ def main():
                 elif head == "mlm":
                     test_mlm(case, dirs[0], expected)
         test_errors(tmp)
+        test_command_line(tmp)
     return TAP.finish()
 
 

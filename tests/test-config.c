@@ -60,10 +60,12 @@ expect_error (const char *json, gint code, const char *in_message)
 {
   BtConfig config;
   g_autoptr (GError) error = NULL;
+  /* escaped: some inputs are not UTF-8, which TAP output must be */
+  g_autofree gchar *shown = g_strescape (json, NULL);
 
   g_assert_false (bt_config_load_from_data (&config, json, -1, &error));
   g_assert_error (error, BT_ERROR, code);
-  g_test_message ("%.120s -> %s", json, error->message);
+  g_test_message ("%.120s -> %s", shown, error->message);
   g_assert_true (g_str_has_prefix (error->message, "config.json: "));
   if (in_message != NULL && strstr (error->message, in_message) == NULL)
     g_error ("'%s' does not mention '%s'", error->message, in_message);

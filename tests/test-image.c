@@ -3,6 +3,7 @@
  * the white-composited RGBA case, the pixel_values BridgeTowerProcessor gave
  * every model case; config loading; image files as PIL reads them. */
 #include "bt-image.h"
+#include "bt-image-file.h"
 #include "bt-image-private.h"
 #include "bt-resize-private.h"
 #include "bt-safetensors.h"

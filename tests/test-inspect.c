@@ -118,7 +118,11 @@ test_missing_tensor (void)
   g_autofree char *dir = g_dir_make_tmp ("bt-inspect-XXXXXX", &error);
   g_autofree char *dst = g_build_filename (dir, "model.safetensors", NULL);
   g_autofree char *dst_config = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *tok_src = g_build_filename (src_dir, "tokenizer.json",
+      NULL);
+  g_autofree char *dst_tok = g_build_filename (dir, "tokenizer.json", NULL);
   g_autofree char *contents = NULL;
+  g_autofree char *contents2 = NULL;
   gint64 one = 1;
   gsize length;
   g_auto (Run) r = { 0 };
@@ -134,6 +138,8 @@ test_missing_tensor (void)
   g_assert_true (bt_safetensors_write (dst, set, &error));
   g_assert_true (g_file_get_contents (config_src, &contents, &length, &error));
   g_assert_true (g_file_set_contents (dst_config, contents, length, &error));
+  g_assert_true (g_file_get_contents (tok_src, &contents2, &length, &error));
+  g_assert_true (g_file_set_contents (dst_tok, contents2, length, &error));
 
   run_inspect (&r, dir, NULL);
   g_assert_cmpint (r.status, !=, 0);
@@ -152,9 +158,39 @@ test_missing_tensor (void)
   g_assert_nonnull (strstr (r.out, "unknown    1 names"));
   g_assert_nonnull (strstr (r.out, "verdict    OK"));
 
-  g_unlink (dst);
-  g_unlink (dst_config);
-  g_rmdir (dir);
+  bt_test_remove_dir (dir);
+}
+
+/* The processor files: no tokenizer fails (the elements could not encode a
+ * query), no preprocessor_config.json is a warning. */
+static void
+test_processor_files (void)
+{
+  static const char *const weights_only[] = { "config.json",
+    "model.safetensors", NULL
+  };
+  static const char *const no_images[] = { "config.json",
+    "model.safetensors", "tokenizer.json", NULL
+  };
+  g_autofree char *dir = bt_test_copy_model ("itm_add_t3v3c2", weights_only);
+  g_autofree char *dir2 = bt_test_copy_model ("itm_add_t3v3c2", no_images);
+  g_auto (Run) r = { 0 };
+  g_auto (Run) r2 = { 0 };
+
+  run_inspect (&r, dir, NULL);
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_nonnull (strstr (r.out, "verdict    FAILED"));
+  g_assert_nonnull (strstr (r.err, "no tokenizer"));
+  g_assert_nonnull (strstr (r.err, dir));
+
+  run_inspect (&r2, dir2, NULL);
+  g_assert_cmpint (r2.status, ==, 0);
+  g_assert_nonnull (strstr (r2.out, "tokenizer  ok"));
+  g_assert_nonnull (strstr (r2.out, "verdict    OK"));
+  g_assert_nonnull (strstr (r2.err, "warning"));
+  g_assert_nonnull (strstr (r2.err, "preprocessor_config.json"));
+  bt_test_remove_dir (dir);
+  bt_test_remove_dir (dir2);
 }
 
 /* The hub folders here carry no weights. */
@@ -196,6 +232,7 @@ main (int argc, char **argv)
   g_test_add_func ("/inspect/json", test_json);
   g_test_add_func ("/inspect/rejected-config", test_rejected_config);
   g_test_add_func ("/inspect/missing-tensor", test_missing_tensor);
+  g_test_add_func ("/inspect/processor-files", test_processor_files);
   g_test_add_func ("/inspect/no-weights", test_no_weights);
   g_test_add_func ("/inspect/usage", test_usage);
   return g_test_run ();

@@ -4,6 +4,7 @@ lines btmatcher writes. TAP output; GST_PLUGIN_PATH and BT_TEST_DATA come
 from the meson test environment."""
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -24,8 +25,8 @@ def pipeline(location, num_buffers, interval, matcher_props):
     return launch(
         "videotestsrc", "num-buffers=%d" % num_buffers, "!",
         "video/x-raw,width=64,height=48,framerate=30/1", "!",
-        "btpreprocess", "!",
-        "btencoder", "model=" + MODEL, "interval=%d" % interval, "!",
+        "btpreprocess", "interval=%d" % interval, "!",
+        "btencoder", "model=" + MODEL, "!",
         "btmatcher", "location=" + location, *matcher_props, "!",
         "fakesink")
 
@@ -94,6 +95,27 @@ def test_threshold_never():
         assert all(s["match"] is False for l in lines for s in l["scores"])
 
 
+def test_filter_keeps_time():
+    # 60 frames (2 s at 30/1) and no match: the GAP events preroll the sink,
+    # so the pipeline plays them in real time (before, it stayed PREROLLING
+    # until EOS and "ended" after a few ms); at EOS it says nothing passed
+    proc = subprocess.run(
+        ["gst-launch-1.0", "videotestsrc", "num-buffers=60", "!",
+         "video/x-raw,width=64,height=48,framerate=30/1", "!",
+         "btpreprocess", "!", "btencoder", "model=" + MODEL, "!",
+         "btmatcher", "queries=a dog", "threshold=1.0", "filter=true", "!",
+         "fakesink", "sync=true"],
+        capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    m = re.search(r"Execution ended after (\d+):(\d+):(\d+\.\d+)", out)
+    assert m, out
+    seconds = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
+    assert seconds >= 1.5, "played %.3f s of a 2 s stream" % seconds
+    assert out.index("PREROLLED") < out.index("Setting pipeline to PLAYING"), out
+    assert "passed none of 60" in out, out
+
+
 def test_errors():
     proc = launch("videotestsrc", "num-buffers=1", "!", "btpreprocess", "!",
                   "btencoder", "model=/nonexistent/model", "!", "fakesink")
@@ -118,6 +140,8 @@ def test_errors():
 check("frames and segments (interval, escapes, EOS close)",
       test_frames_and_segments)
 check("threshold never reached, filter on", test_threshold_never)
+check("filter=true without a match keeps time and says so",
+      test_filter_keeps_time)
 check("errors name the path or the missing element", test_errors)
 
 print("1..%d" % len(results))

@@ -1,8 +1,10 @@
-/* test-model-bf16.c - precision=bf16 against HF's float32 outputs on every
- * golden case (skipped, saying why, where bf16 cannot run).
+/* test-model-bf16.c - precision=bf16 and precision=int8 against HF's
+ * float32 outputs on every golden case (skipped, saying why, where the
+ * precision cannot run).
  *
- * Linear layers and attention products (Q K^T and P V, forced on for these
- * tiny models) all run in bf16.
+ * bf16: linear layers and attention products (Q K^T and P V, forced on for
+ * these tiny models) all run in bf16. int8: the linear layers run in int8,
+ * the attention products in bf16 where the CPU has bf16 units.
  *
  * The bound. A bf16 linear layer's output carries a relative error of
  * about e = 2^-8 sqrt(2/3) = 0.0032 (root mean square, relative to the
@@ -33,12 +35,38 @@
 
 #define E_BF16 (0.0032)
 
+/* int8: x ~ sx q_x and w_n ~ sw_n q_w, rounded to nearest, sx = max |x| /
+ * 127 over the whole input, sw_n = max |w_n| / 127 per output channel. With
+ * the rounding errors uniform and independent, y_n = x . w_n errs by about
+ *   sqrt (sw_n^2 |x|^2 + sx^2 |w_n|^2) / sqrt (12)
+ * and with c = max / RMS of the operands (their crest factors) that is
+ *   e = sqrt (c_x^2 + c_w^2) / (127 sqrt (12))
+ * of the root-sum-square of the terms. Allowing crest factors up to 6 (a
+ * layer's input over all its rows, a channel's weights) gives e = 0.0193,
+ * six times bf16's: int8 keeps 7 bits against the largest value, bf16 8
+ * against each value's own exponent. */
+#define E_INT8 (0.0193)
+
+typedef struct {
+  const char *name;
+  BtPrecision precision;
+  BtDType dtype;               /* what every linear must run */
+  double e;
+  gboolean (*available) (GError **error);
+} Precision;
+
+static const Precision precisions[] = {
+  { "bf16", BT_PRECISION_BF16, BT_DTYPE_BF16, E_BF16, bt_bf16_available },
+  { "int8", BT_PRECISION_INT8, BT_DTYPE_I8, E_INT8, bt_int8_available },
+};
+
 
 /* A golden case, run on its own model folder or on a hub-style folder
  * (pytorch_model.bin) holding the same weights. */
 typedef struct {
   JsonObject *c;
   const char *folder;
+  const Precision *p;
 } Case;
 
 /* The longest chain of bf16 products in front of any output: per text or
@@ -60,30 +88,93 @@ lookup (BtSafetensors *st, JsonObject *keys, const char *name)
   return t;
 }
 
+/* What a user reads. ITM: P(match) = softmax (logits)[1]; its derivative
+ * is at most 1/4 in each logit difference, so with the logits within
+ * 4 e sqrt(D) of unit scale (the RMS bound) it moves by at most
+ * 2 e sqrt(D). ITC: the cosine similarities of the unit text and image
+ * embeddings; t.i moves by at most |dt| + |di|, each within 4 e sqrt(D)
+ * (the RMS bound times sqrt(dim) of 1/sqrt(dim)): 8 e sqrt(D). */
+static void
+check_scores (BtSafetensors *st, JsonObject *out_keys, BtTensorSet *out,
+              double spread)
+{
+  if (json_object_has_member (out_keys, "logits")
+      && !json_object_has_member (out_keys, "text_embeds")) {
+    const BtTensor *want = lookup (st, out_keys, "logits");
+    const float *g = bt_tensor_set_lookup (out, "logits")->data;
+    const float *w = want->data;
+    if (want->ndim != 2 || want->shape[1] != 2)
+      return;                  /* MLM logits */
+    double worst = 0;
+    for (gint64 r = 0; r < want->shape[0]; r++) {
+      double pg = 1 / (1 + exp ((double) g[2 * r] - g[2 * r + 1]));
+      double pw = 1 / (1 + exp ((double) w[2 * r] - w[2 * r + 1]));
+      worst = MAX (worst, fabs (pg - pw));
+    }
+    g_test_message ("ITM probability: max err %.2e (%.3f of 2 e sqrt(D))",
+                    worst, worst / (2 * spread));
+    g_assert_cmpfloat (worst, <=, 2 * spread);
+  }
+  if (json_object_has_member (out_keys, "text_embeds")) {
+    const BtTensor *wt = lookup (st, out_keys, "text_embeds");
+    const BtTensor *wi = lookup (st, out_keys, "image_embeds");
+    const float *gt = bt_tensor_set_lookup (out, "text_embeds")->data;
+    const float *gi = bt_tensor_set_lookup (out, "image_embeds")->data;
+    const float *t = wt->data, *i = wi->data;
+    const gint64 dim = wt->shape[1];
+    double worst = 0;
+    for (gint64 a = 0; a < wt->shape[0]; a++)
+      for (gint64 b = 0; b < wi->shape[0]; b++) {
+        double sg = 0, sw = 0;
+        for (gint64 k = 0; k < dim; k++) {
+          sg += (double) gt[a * dim + k] * gi[b * dim + k];
+          sw += (double) t[a * dim + k] * i[b * dim + k];
+        }
+        worst = MAX (worst, fabs (sg - sw));
+      }
+    g_test_message ("ITC similarity: max err %.2e (%.3f of 8 e sqrt(D))",
+                    worst, worst / (8 * spread));
+    g_assert_cmpfloat (worst, <=, 8 * spread);
+  }
+}
+
 static void
 test_case (gconstpointer data)
 {
   const Case *tc = data;
   JsonObject *c = tc->c;
   g_autoptr (GError) error = NULL;
-  if (!bt_bf16_available (&error)) {
+  const Precision *p = tc->p;
+  if (!p->available (&error)) {
     g_test_skip (error->message);
     return;
   }
 
   g_autofree char *dir = bt_test_data_path ("golden", "models", tc->folder,
                                            NULL);
-  BtModel *m = bt_model_load (dir, BT_PRECISION_BF16, &error);
+  const BtModelParams params = { .precision = p->precision };
+  BtModel *m = bt_model_load (dir, &params, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (bt_model_get_precision (m), ==, BT_PRECISION_BF16);
+  g_assert_cmpint (bt_model_get_precision (m), ==, p->precision);
   /* the converted float32 weights' whole pages went back to the kernel:
    * some (the larger weights span pages), never more than their float32
-   * bytes - twice their bf16 bytes */
-  g_test_message ("float32 pages released: %" G_GSIZE_FORMAT " bytes, bf16 "
+   * bytes - twice their bf16 bytes, at most four times the int8 ones (which
+   * hold a scale per channel too) */
+  g_test_message ("float32 pages released: %" G_GSIZE_FORMAT " bytes, %s "
                   "weights %" G_GSIZE_FORMAT " bytes", m->f32_released_bytes,
-                  m->bf16_bytes);
+                  p->name, m->bf16_bytes);
   g_assert_cmpuint (m->f32_released_bytes, >, 0);
-  g_assert_cmpuint (m->f32_released_bytes, <=, 2 * m->bf16_bytes);
+  g_assert_cmpuint (m->f32_released_bytes, <=,
+                    (p->dtype == BT_DTYPE_I8 ? 4 : 2) * m->bf16_bytes);
+  /* every linear runs its packed form; only the tied decoder keeps a
+   * float32 view (the word embeddings) */
+  g_assert_cmpuint (m->linears->len, >, 0);
+  for (guint i = 0; i < m->linears->len; i++) {
+    const BtLinear *l = g_ptr_array_index (m->linears, i);
+    g_assert_cmpint (l->dtype, ==, p->dtype);
+    g_assert_nonnull (l->bf16);
+    g_assert_true (l->w == NULL || l->w == m->text.word);
+  }
   g_autofree char *tpath = bt_test_data_path ("golden",
       json_object_get_string_member (c, "tensors_file"), NULL);
   BtSafetensors *st = bt_safetensors_open (tpath, &error);
@@ -107,14 +198,14 @@ test_case (gconstpointer data)
     .output_hidden_states = json_object_has_member (kw, "output_hidden_states")
         && json_object_get_boolean_member (kw, "output_hidden_states"),
   };
-  BtContext *ctx = bt_context_new (m);
+  BtContext *ctx = bt_context_new (m, NULL);
   g_autoptr (BtTensorSet) out = bt_tensor_set_new ();
   g_assert_true (bt_context_forward (ctx,
       bt_test_heads_of_class (json_object_get_string_member (c, "class")), &in, out,
       &error));
   g_assert_no_error (error);
 
-  const double spread = E_BF16 * sqrt (chain_depth (bt_model_get_config (m)));
+  const double spread = p->e * sqrt (chain_depth (bt_model_get_config (m)));
   double worst_rms = 0, worst_max = 0;
   JsonObject *out_keys = json_object_get_object_member (c, "output_keys");
   g_autoptr (GList) names = json_object_get_members (out_keys);
@@ -149,6 +240,7 @@ test_case (gconstpointer data)
   }
   g_test_message ("worst: rms %.3f, max %.3f of the bounds (e sqrt(D) = %.4f)",
                   worst_rms, worst_max, spread);
+  check_scores (st, out_keys, out, spread);
   g_assert_cmpfloat (worst_rms, <=, 1.0);
   g_assert_cmpfloat (worst_max, <=, 1.0);
   g_assert_cmpfloat (worst_rms, >=, 0.005);
@@ -158,18 +250,20 @@ test_case (gconstpointer data)
   bt_safetensors_free (st);
 }
 
-/* Where bf16 cannot run, asking for it fails with the reason. */
+/* Where a precision cannot run, asking for it fails with the reason. */
 static void
-test_unavailable (void)
+test_unavailable (gconstpointer data)
 {
+  const Precision *p = data;
   g_autoptr (GError) why = NULL, error = NULL;
-  if (bt_bf16_available (&why)) {
-    g_test_skip ("bf16 is available here");
+  if (p->available (&why)) {
+    g_test_skip ("available here");
     return;
   }
   g_autofree char *dir = bt_test_data_path ("golden", "models",
                                            "itm_add_t3v3c2", NULL);
-  g_assert_null (bt_model_load (dir, BT_PRECISION_BF16, &error));
+  const BtModelParams params = { .precision = p->precision };
+  g_assert_null (bt_model_load (dir, &params, &error));
   g_assert_error (error, BT_ERROR, BT_ERROR_UNSUPPORTED);
   g_assert_cmpstr (error->message, ==, why->message);
 }
@@ -185,14 +279,16 @@ main (int argc, char **argv)
   JsonObject *hub = json_object_get_object_member (root, "hubstyle_folders");
   g_autoptr (GList) hub_folders = json_object_get_members (hub);
   g_autoptr (GPtrArray) tcs = g_ptr_array_new_with_free_func (g_free);
+  for (guint k = 0; k < G_N_ELEMENTS (precisions); k++)
   for (guint i = 0; i < json_array_get_length (cases); i++) {
+    const Precision *p = &precisions[k];
     JsonObject *c = json_array_get_object_element (cases, i);
     const char *model = json_object_get_string_member (c, "model");
     Case *tc = g_new (Case, 1);
-    *tc = (Case) { c, model };
+    *tc = (Case) { c, model, p };
     g_ptr_array_add (tcs, tc);
-    g_autofree char *name = g_strdup_printf ("/model-bf16/golden/%s/%s",
-        model, json_object_get_string_member (c, "case"));
+    g_autofree char *name = g_strdup_printf ("/model-%s/golden/%s/%s",
+        p->name, model, json_object_get_string_member (c, "case"));
     g_test_add_data_func (name, tc, test_case);
     for (GList *l = hub_folders; l; l = l->next) {
       JsonObject *f = json_object_get_object_member (hub, l->data);
@@ -200,13 +296,17 @@ main (int argc, char **argv)
                         model))
         continue;
       tc = g_new (Case, 1);
-      *tc = (Case) { c, l->data };
+      *tc = (Case) { c, l->data, p };
       g_ptr_array_add (tcs, tc);
-      g_autofree char *hname = g_strdup_printf ("/model-bf16/hubstyle/%s/%s",
-          (const char *) l->data, json_object_get_string_member (c, "case"));
+      g_autofree char *hname = g_strdup_printf ("/model-%s/hubstyle/%s/%s",
+          p->name, (const char *) l->data,
+          json_object_get_string_member (c, "case"));
       g_test_add_data_func (hname, tc, test_case);
     }
   }
-  g_test_add_func ("/model-bf16/unavailable", test_unavailable);
+  g_test_add_data_func ("/model-bf16/unavailable", &precisions[0],
+                        test_unavailable);
+  g_test_add_data_func ("/model-int8/unavailable", &precisions[1],
+                        test_unavailable);
   return g_test_run ();
 }

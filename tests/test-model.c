@@ -58,7 +58,7 @@ load_model (const char *name)
   g_autofree char *rel = g_build_filename ("models", name, NULL);
   g_autofree char *dir = golden_path (rel);
   GError *error = NULL;
-  BtModel *m = bt_model_load (dir, BT_PRECISION_FP32, &error);
+  BtModel *m = bt_model_load (dir, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (m);
   return m;
@@ -121,7 +121,7 @@ test_golden_case (gconstpointer data)
   case_inputs (c, &ci);
 
   BtModel *m = load_model (gc->model);
-  BtContext *ctx = bt_context_new (m);
+  BtContext *ctx = bt_context_new (m, NULL);
   g_autoptr (BtTensorSet) out = bt_tensor_set_new ();
   GError *error = NULL;
   g_assert_true (bt_context_forward (ctx, ci.head, &ci.in, out, &error));
@@ -166,7 +166,7 @@ test_video_api_case (gconstpointer data)
   case_inputs (c, &ci);
   JsonObject *out_keys = json_object_get_object_member (c, "output_keys");
   BtModel *m = load_model (gc->model);
-  BtContext *ctx = bt_context_new (m);
+  BtContext *ctx = bt_context_new (m, NULL);
   const BtConfig *cfg = bt_model_get_config (m);
   const int b_n = ci.in.batch, len = ci.in.seq_len;
   const gsize img_floats = 3 * (gsize) ci.in.height * ci.in.width;
@@ -282,7 +282,7 @@ static void
 test_no_allocations (void)
 {
   BtModel *m = load_model ("itm_add_t3v3c2");
-  BtContext *ctx = bt_context_new (m);
+  BtContext *ctx = bt_context_new (m, NULL);
   const BtConfig *cfg = bt_model_get_config (m);
   const int size = cfg->vision.image_size;
   float *pixels = g_new0 (float, 3 * size * size);
@@ -329,7 +329,7 @@ test_encode_query (void)
       json_object_get_array_member (c, "texts"), 0);
   JsonObject *out_keys = json_object_get_object_member (c, "output_keys");
   BtModel *m = load_model ("itm_add_t3v3c2");
-  BtContext *ctx = bt_context_new (m);
+  BtContext *ctx = bt_context_new (m, NULL);
   GError *error = NULL;
 
   BtTextFeatures *t = bt_context_encode_query (ctx, text, &error);
@@ -361,12 +361,14 @@ test_encode_query (void)
   bt_safetensors_free (ci.st);
 }
 
-/* Two threads, each with its own context on one shared model, give the
- * numbers one thread gives (the compute lock serialises the BLAS work). */
+/* Two threads, each with its own context on one shared model and its own
+ * thread count, give the numbers one thread gives (the compute lock
+ * serialises the BLAS work), and neither context's count changes. */
 typedef struct {
   BtModel *model;
   const float *pixels;
   int size;
+  int n_threads;
   float logits[2];
 } ThreadRun;
 
@@ -374,7 +376,9 @@ static gpointer
 thread_run (gpointer data)
 {
   ThreadRun *r = data;
-  BtContext *ctx = bt_context_new (r->model);
+  BtContextParams params = bt_context_default_params ();
+  params.n_threads = r->n_threads;
+  BtContext *ctx = bt_context_new (r->model, &params);
   const gint64 ids[5] = { 0, 50, 60, 70, 2 };
   for (int i = 0; i < 20; i++) {
     BtImageFeatures *img = bt_context_encode_image (ctx, r->pixels, r->size,
@@ -384,6 +388,8 @@ thread_run (gpointer data)
     bt_image_features_unref (img);
     bt_text_features_unref (txt);
   }
+  if (r->n_threads > 0)
+    g_assert_cmpint (bt_context_get_n_threads (ctx), ==, r->n_threads);
   bt_context_free (ctx);
   return NULL;
 }
@@ -397,9 +403,11 @@ test_threads (void)
   for (int i = 0; i < 3 * size * size; i++)
     pixels[i] = cosf ((float) i);
 
-  ThreadRun ref = { m, pixels, size, { 0 } };
+  ThreadRun ref = { m, pixels, size, 0, { 0 } };
   thread_run (&ref);
   ThreadRun runs[2] = { ref, ref };
+  runs[0].n_threads = 1;
+  runs[1].n_threads = 2;
   GThread *threads[2];
   for (int i = 0; i < 2; i++)
     threads[i] = g_thread_new ("run", thread_run, &runs[i]);
@@ -418,12 +426,12 @@ test_model_cache (void)
   g_autofree char *dir = golden_path ("models/itm_add_t3v3c2");
   g_autofree char *other = g_build_filename (dir, ".", NULL);
   GError *error = NULL;
-  BtModel *a = bt_model_cache_acquire (dir, BT_PRECISION_FP32, &error);
+  BtModel *a = bt_model_cache_acquire (dir, NULL, &error);
   g_assert_no_error (error);
-  BtModel *b = bt_model_cache_acquire (other, BT_PRECISION_FP32, &error);
+  BtModel *b = bt_model_cache_acquire (other, NULL, &error);
   g_assert_true (a == b);
   bt_model_unref (b);
-  BtContext *ctx = bt_context_new (a);
+  BtContext *ctx = bt_context_new (a, NULL);
   bt_model_unref (a);
   /* the context keeps it alive */
   g_assert_cmpint (bt_model_get_config (bt_context_get_model (ctx))
@@ -431,7 +439,7 @@ test_model_cache (void)
   bt_context_free (ctx);
 
   g_autofree char *missing = golden_path ("models/no_such_model");
-  g_assert_null (bt_model_cache_acquire (missing, BT_PRECISION_FP32, &error));
+  g_assert_null (bt_model_cache_acquire (missing, NULL, &error));
   g_assert_error (error, BT_ERROR, BT_ERROR_IO);
   g_clear_error (&error);
 }
@@ -476,6 +484,31 @@ test_ops_exp (void)
   g_assert_cmpfloat (max_rel, <, 1e-6);
 }
 
+/* The linear op runs the form its weight carries, and a form it has no
+ * kernel for is an error the caller gets, not an abort. */
+static void
+test_linear_dtype (void)
+{
+  const float w[6] = { 1, 2, 3, 4, 5, 6 }, b[2] = { 0.5f, -1 };
+  const float x[3] = { 1, 0, -1 };
+  float y[2];
+  BtLinear l = { .out = 2, .in = 3, .dtype = BT_DTYPE_F32, .w = w, .b = b };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bt_linear (&l, x, 1, 0, y, 0, BT_ACT_NONE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (y[0], ==, 1 - 3 + 0.5f);
+  g_assert_cmpfloat (y[1], ==, 4 - 6 - 1);
+  l.dtype = BT_DTYPE_F16;
+  g_assert_false (bt_linear (&l, x, 1, 0, y, 0, BT_ACT_NONE, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_DTYPE);
+  g_clear_error (&error);
+  /* a packed form named but never made */
+  l.dtype = BT_DTYPE_I8;
+  g_assert_false (bt_linear (&l, x, 1, 0, y, 0, BT_ACT_NONE, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_DTYPE);
+}
+
 static void
 test_rejected_configs (void)
 {
@@ -485,7 +518,7 @@ test_rejected_configs (void)
     g_autofree char *rel = g_build_filename ("models", dirs[i], NULL);
     g_autofree char *dir = golden_path (rel);
     GError *error = NULL;
-    BtModel *m = bt_model_load (dir, BT_PRECISION_FP32, &error);
+    BtModel *m = bt_model_load (dir, NULL, &error);
     g_assert_null (m);
     g_assert_nonnull (error);
     g_test_message ("%s: %s", dirs[i], error->message);
@@ -501,7 +534,7 @@ static void
 test_image_size_mismatch (void)
 {
   BtModel *m = load_model ("itm_add_t3v3c2");
-  BtContext *ctx = bt_context_new (m);
+  BtContext *ctx = bt_context_new (m, NULL);
   float *pixels = g_new0 (float, 3 * 48 * 48);
   GError *error = NULL;
 
@@ -534,12 +567,11 @@ random_checks (const char *hub_name, BtHeads heads, int n_texts)
   g_assert_no_error (error);
 
   gint64 t0 = g_get_monotonic_time ();
-  BtModel *m = bt_model_new_random (&cfg, heads, BT_PRECISION_FP32, 42,
-                                    &error);
+  BtModel *m = bt_model_new_random (&cfg, heads, NULL, 42, &error);
   g_assert_no_error (error);
   g_test_message ("%s: random weights in %.2f s", hub_name,
                   (g_get_monotonic_time () - t0) / 1e6);
-  BtContext *ctx = bt_context_new (m);
+  BtContext *ctx = bt_context_new (m, NULL);
   const int size = cfg.vision.image_size;
   float *pixels = g_new (float, 3 * (gsize) size * size);
   for (gsize i = 0; i < 3 * (gsize) size * size; i++)
@@ -558,13 +590,13 @@ random_checks (const char *hub_name, BtHeads heads, int n_texts)
 
   /* one thread vs the whole budget (heads and element-wise passes spread
    * over workers): the same features up to summation order */
-  if (bt_get_num_threads () > 1) {
-    int budget = bt_get_num_threads ();
-    bt_set_num_threads (1);
-    BtImageFeatures *one = bt_context_encode_image (ctx, pixels, size, size,
+  if (bt_context_get_n_threads (ctx) > 1) {
+    BtContextParams params = { .n_threads = 1 };
+    BtContext *ctx1 = bt_context_new (m, &params);
+    BtImageFeatures *one = bt_context_encode_image (ctx1, pixels, size, size,
                                                     FALSE, &error);
     g_assert_no_error (error);
-    bt_set_num_threads (budget);
+    bt_context_free (ctx1);
     double max_abs = 0.0;
     gsize n_bridge = (gsize) cfg.num_hidden_layers * img->n_tokens * h;
     for (gsize i = 0; i < n_bridge; i++)
@@ -647,7 +679,6 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  bt_set_num_threads (0);
   JsonObject *manifest_root = bt_test_manifest ();
 
   JsonArray *cases = json_object_get_array_member (manifest_root, "cases");
@@ -684,6 +715,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/no-allocations", test_no_allocations);
   g_test_add_func ("/model/rejected-configs", test_rejected_configs);
   g_test_add_func ("/model/ops/exp", test_ops_exp);
+  g_test_add_func ("/model/ops/linear-dtype", test_linear_dtype);
   g_test_add_func ("/model/encode-query", test_encode_query);
   g_test_add_func ("/model/threads", test_threads);
   g_test_add_func ("/model/cache", test_model_cache);

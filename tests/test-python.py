@@ -40,7 +40,7 @@ def main():
     Gst.init(None)
     pipeline = Gst.parse_launch(
         "videotestsrc num-buffers=8 ! video/x-raw,width=48,height=40 ! "
-        "btpreprocess ! btencoder model=\"%s\" interval=2 ! "
+        "btpreprocess interval=2 ! btencoder model=\"%s\" ! "
         "btmatcher name=m queries=\"a cat;a dog\" threshold=0.0 ! fakesink"
         % MODEL)
     bus = pipeline.get_bus()

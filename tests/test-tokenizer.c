@@ -20,8 +20,8 @@ ids_from_json (JsonArray *a)
 static void
 assert_ids_equal (GArray *got, GArray *want, const char *what, const char *text)
 {
-  gboolean same = got->len == want->len &&
-      memcmp (got->data, want->data, got->len * sizeof (gint64)) == 0;
+  gboolean same = got->len == want->len && (got->len == 0 ||
+      memcmp (got->data, want->data, got->len * sizeof (gint64)) == 0);
   if (!same)
     g_error ("%s differ for %s", what, text);
 }
@@ -453,6 +453,24 @@ test_load_errors (void)
   expect_load_error ("tokenizer.json", bad_pair, BT_ERROR_FORMAT);
   expect_load_error ("tokenizer.json", normalizer, BT_ERROR_UNSUPPORTED);
   expect_load_error ("tokenizer.json", "[1, 2]", BT_ERROR_FORMAT);
+  /* what HF refuses or decodes ambiguously: two tokens on one id, a token
+   * twice, no token at all, merges of tokens (or into tokens) it lacks */
+  const char *bpe = "{\"model\": {\"type\": \"BPE\", \"vocab\": %s, "
+      "\"merges\": [%s]}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}";
+  const char *bad_bpe[][2] = {
+    { "{\"a\": 0, \"b\": 0, \"ab\": 2}", "\"a b\"" },
+    { "{\"a\": 0, \"a\": 1, \"ab\": 2}", "" },
+    { "{}", "" },
+    { "{\"a\": 0, \"b\": 1, \"ab\": 2}", "\"a c\"" },
+    { "{\"a\": 0, \"b\": 1, \"ab\": 2}", "[\"b\", \"a\"]" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_bpe); i++) {
+    g_autofree char *json = g_strdup_printf (bpe, bad_bpe[i][0], bad_bpe[i][1]);
+    expect_load_error ("tokenizer.json", json, BT_ERROR_FORMAT);
+  }
+  expect_load_error ("vocab.json", "{\"a\": 7, \"b\": 7}", BT_ERROR_FORMAT);
+  expect_load_error ("merges.txt", "#version: 0.2\n\xc4\xa0 zzzqqq\n",
+      BT_ERROR_FORMAT);
   expect_load_error ("tokenizer.json", "", BT_ERROR_FORMAT);
   expect_load_error ("vocab.json", "{\"a\": -1}", BT_ERROR_FORMAT);
   expect_load_error ("vocab.json", "{\"a\": 1.5}", BT_ERROR_FORMAT);

@@ -69,7 +69,7 @@ best_bf16 (BtBf16Linear *l, const float *x, float *y, int m, int runs)
   for (int r = -2; r < runs; r++) {
     double t = now ();
     if (!bt_bf16_linear_forward (l, x, m, 0, y, 0, BT_BF16_POST_NONE, NULL))
-      g_error ("bf16 forward failed");
+      g_error ("bf16/int8 forward failed");
     t = now () - t;
     if (r >= 0)
       best = MIN (best, t);
@@ -135,8 +135,11 @@ main (int argc, char **argv)
   }
   printf ("oneDNN ISA: %s; min of %d runs; GFLOPS = 2MNK / time\n",
           bt_bf16_isa_name (), runs);
-  printf ("%-7s %5s %5s %5s %10s %10s %7s\n", "threads", "M", "N", "K",
-          "sgemm", "bf16", "ratio");
+  /* int8 (VNNI) in the same run, where the CPU has it */
+  const gboolean int8 = bt_int8_available (NULL);
+  printf ("%-7s %5s %5s %5s %10s %10s %7s %10s %10s\n", "threads", "M", "N",
+          "K", "sgemm", "bf16", "ratio", int8 ? "int8" : "", int8 ? "int8/bf16"
+          : "");
 
   g_random_set_seed (1);
   for (int threads = 1; threads <= 2; threads++) {
@@ -150,7 +153,8 @@ main (int argc, char **argv)
       fill (w, (gsize) n * k);
       fill (b, n);
       BtBf16Linear *l = bt_bf16_linear_new (w, b, n, k, &error);
-      if (!l)
+      BtBf16Linear *li = int8 ? bt_int8_linear_new (w, b, n, k, &error) : NULL;
+      if (!l || (int8 && !li))
         g_error ("%s", error->message);
       for (guint ri = 0; ri < G_N_ELEMENTS (rows); ri++) {
         int m = rows[ri];
@@ -159,12 +163,18 @@ main (int argc, char **argv)
         double flop = 2.0 * m * n * k;
         double ts = best_sgemm (x, w, y, m, n, k, runs);
         double tb = best_bf16 (l, x, y, m, runs);
-        printf ("%-7d %5d %5d %5d %10.0f %10.0f %6.2fx\n", threads, m, n, k,
+        printf ("%-7d %5d %5d %5d %10.0f %10.0f %6.2fx", threads, m, n, k,
                 flop / ts / 1e9, flop / tb / 1e9, ts / tb);
+        if (li) {
+          double ti = best_bf16 (li, x, y, m, runs);
+          printf (" %10.0f %9.2fx", flop / ti / 1e9, tb / ti);
+        }
+        printf ("\n");
         g_free (x);
         g_free (y);
       }
       bt_bf16_linear_free (l);
+      bt_bf16_linear_free (li);
       g_free (w);
       g_free (b);
     }

@@ -1,22 +1,30 @@
 #!/usr/bin/python3
 """Frames per second through btpreprocess ! btencoder ! btmatcher, and the
-share of time in each element, on a 1080p H.264 file made here
-(videotestsrc ! x264enc ! mp4mux). Not run in CI.
+share of time in each element, on a 1080p30 H.264 clip made here
+(bench_clips.py: SMPTE bars, or a static, panning or event scene with
+sensor noise). Not run in CI.
 
     GST_PLUGIN_PATH=build/plugin tests/bench/bench-elements.py \
         (MODEL_DIR | --random base|large) [--frames 60] [--queries 1,8,32]
-        [--modes itm,itc,auto] [--intervals 1,5,15] [--live SECONDS]
+        [--modes itm,itc,auto] [--intervals 1,5,15] [--gating 0,0.02]
+        [--clip smpte|static|moving|event] [--skip-over SECONDS]
+        [--live SECONDS]
 
 MODEL_DIR: a model folder with a tokenizer; --random writes a random-weight
 folder of the real shapes first (build/tests/bench/bt-bench --write-random).
 Per run it prints the decode-only rate, the rate with the three elements, its
-real-time factor against the file's 30 fps, and the time each element spent
-per frame, measured by pad probes around it (the elements run in one
-streaming thread, so the time between a buffer entering an element's sink
-pad and leaving its src pad is that element's work). --live runs a live
-1080p videotestsrc (faster than the encoder) through a leaky queue for that
-long and prints the latency of the frames that come out: bounded means
-frames are dropped before the model, not queued.
+real-time factor against the file's 30 fps, the frames btencoder encoded,
+and the time each element spent per frame, measured by pad probes around it
+(the elements run in one streaming thread, so the time between a buffer
+entering an element's sink pad and leaving its src pad is that element's
+work). --gating lists btpreprocess change-threshold values (0: off; max-age
+keeps its default). --skip-over leaves out a configuration whose estimate
+(the encoder and matcher time per encoded frame of the same mode, query
+count and gating at an interval run before it - list the intervals from the
+largest - times frames / interval) is above that many seconds. --live runs a live 1080p videotestsrc (faster than
+the encoder) through a leaky queue for that long and prints the latency of
+the frames that come out: bounded means frames are dropped before the
+model, not queued.
 """
 import argparse
 import os
@@ -30,19 +38,12 @@ import gi
 gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
 
+import bench_clips  # noqa: E402
+
 ELEMENTS = ("btpreprocess", "btencoder", "btmatcher")
 WORDS = ("a red car", "a dog on a couch", "two cats", "a person walking",
          "a city street at night", "a bowl of fruit", "a football player",
          "an airplane in the sky")
-
-
-def make_video(path, frames):
-    subprocess.run(
-        ["gst-launch-1.0", "-q", "videotestsrc", "pattern=smpte",
-         "num-buffers=%d" % frames, "!",
-         "video/x-raw,width=1920,height=1080,framerate=30/1", "!",
-         "x264enc", "speed-preset=ultrafast", "!", "mp4mux", "!",
-         "filesink", "location=" + path], check=True)
 
 
 def queries(n):
@@ -77,20 +78,22 @@ def run(desc, probe=False):
             el.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER,
                                                on_src, name)
     bus = pipeline.get_bus()
+    encoder = pipeline.get_by_name("btencoder")
     start = time.monotonic()
     pipeline.set_state(Gst.State.PLAYING)
     msg = bus.timed_pop_filtered(Gst.CLOCK_TIME_NONE,
                                  Gst.MessageType.EOS | Gst.MessageType.ERROR)
     elapsed = time.monotonic() - start
+    encoded = encoder.get_property("encoded-frames") if encoder else 0
     pipeline.set_state(Gst.State.NULL)
     if msg.type == Gst.MessageType.ERROR:
         err, debug = msg.parse_error()
-        return None, "%s (%s)" % (err.message, debug)
+        return None, "%s (%s)" % (err.message, debug), 0
     if probe:
         steady = {name: t[1:] for name, t in spent.items()}
         n = len(out_times) - 1
-        return n / ((out_times[-1] - out_times[0]) / 1e9), steady
-    return elapsed, spent
+        return n / ((out_times[-1] - out_times[0]) / 1e9), steady, encoded
+    return elapsed, spent, encoded
 
 
 def live_latency(model, seconds):
@@ -140,6 +143,11 @@ def main():
     ap.add_argument("--queries", default="1,8,32")
     ap.add_argument("--modes", default="itm,itc,auto")
     ap.add_argument("--intervals", default="1")
+    ap.add_argument("--gating", default="0",
+                    help="btpreprocess change-threshold values (0: off)")
+    ap.add_argument("--clip", choices=bench_clips.KINDS, default="smpte")
+    ap.add_argument("--skip-over", type=float, default=0,
+                    help="skip runs estimated above this many seconds")
     args = ap.parse_args()
     if (args.model is None) == (args.random is None):
         ap.error("give MODEL_DIR or --random base|large")
@@ -153,38 +161,55 @@ def main():
         if args.live > 0:
             live_latency(args.model, args.live)
         video = os.path.join(d, "bench-1080p.mp4")
-        make_video(video, args.frames)
+        bench_clips.make_clip(video, args.clip, args.frames)
         decode = ("filesrc location=%s ! qtdemux ! h264parse ! avdec_h264 ! "
                   "videoconvert ! video/x-raw,format=RGB" % video)
-        base, _ = run(decode + " ! fakesink")
-        print("decode + convert only: %.1f fps (startup included)"
-              % (args.frames / base))
+        base, _, _ = run(decode + " ! fakesink")
+        print("clip %s, %d frames; decode + convert only: %.1f fps (startup "
+              "included)" % (args.clip, args.frames, args.frames / base))
         print("steady state: frames after the first (which loads the model "
               "and encodes the queries)")
-        print("%-5s %8s %7s %9s %6s %12s %12s %12s" % (
-            "mode", "interval", "queries", "fps", "x-rt", "preprocess",
-            "encode", "match"))
+        print("%-5s %8s %5s %7s %7s %9s %6s %12s %12s %12s" % (
+            "mode", "interval", "gate", "queries", "encoded", "fps", "x-rt",
+            "preprocess", "encode", "match"))
+        per_encode = {}
         for interval in (int(i) for i in args.intervals.split(",")):
             for mode in args.modes.split(","):
                 for n in (int(q) for q in args.queries.split(",")):
-                    desc = (decode + " ! btpreprocess name=btpreprocess ! "
-                            "btencoder name=btencoder model=\"%s\" "
-                            "interval=%d ! btmatcher name=btmatcher mode=%s "
-                            "queries=\"%s\" ! fakesink" % (
-                                args.model, interval, mode, queries(n)))
-                    fps, spent = run(desc, probe=True)
-                    if fps is None:
-                        print("%-5s %8d %7d  error: %s" % (mode, interval, n,
-                                                          spent))
-                        continue
-                    per_frame = {e: sum(t) / max(len(t), 1) for e, t in
-                                 spent.items()}
-                    total = sum(per_frame.values())
-                    print("%-5s %8d %7d %9.2f %6.3f %s" % (
-                        mode, interval, n, fps, fps / 30.0, " ".join(
-                            "%6.1fms %3.0f%%" % (per_frame[e] / 1e6,
-                                                 100.0 * per_frame[e] / total)
-                            for e in ELEMENTS)))
+                    for gate in (float(g) for g in args.gating.split(",")):
+                        key = (mode, n, gate)
+                        if (args.skip_over > 0 and key in per_encode
+                                and per_encode[key][0] * args.frames
+                                / interval > args.skip_over):
+                            print("%-5s %8d %5g %7d  skipped: about %.0f s" % (
+                                mode, interval, gate, n, per_encode[key][0]
+                                * args.frames / interval))
+                            continue
+                        desc = (decode + " ! btpreprocess name=btpreprocess "
+                                "interval=%d change-threshold=%g ! btencoder "
+                                "name=btencoder model=\"%s\" ! btmatcher "
+                                "name=btmatcher mode=%s queries=\"%s\" ! "
+                                "fakesink" % (interval, gate, args.model, mode,
+                                              queries(n)))
+                        fps, spent, encoded = run(desc, probe=True)
+                        if fps is None:
+                            print("%-5s %8d %5g %7d  error: %s" % (
+                                mode, interval, gate, n, spent))
+                            continue
+                        per_frame = {e: sum(t) / max(len(t), 1) for e, t in
+                                     spent.items()}
+                        total = sum(per_frame.values())
+                        if encoded:
+                            per_encode[key] = (
+                                (sum(spent["btencoder"])
+                                 + sum(spent["btmatcher"])) / 1e9 / encoded,)
+                        print("%-5s %8d %5g %7d %7d %9.2f %6.3f %s" % (
+                            mode, interval, gate, n, encoded, fps, fps / 30.0,
+                            " ".join("%6.1fms %3.0f%%" % (
+                                per_frame[e] / 1e6,
+                                100.0 * per_frame[e] / total)
+                                for e in ELEMENTS)))
+                        sys.stdout.flush()
     return 0
 
 

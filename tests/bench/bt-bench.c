@@ -2,7 +2,7 @@
  * forward path) and sets it against OpenBLAS sgemm measured in the same
  * run, on the same shapes and thread count.
  *
- *   bt-bench (--model DIR | --random base|large) [--precision fp32|bf16]
+ *   bt-bench (--model DIR | --random base|large) [--precision fp32|bf16|int8]
  *            [--threads N] [--runs N] [--json]
  *   bt-bench --write-random base|large DIR
  *
@@ -11,6 +11,9 @@
  * preprocessor_config.json, the full GPT-2 tokenizer files) for the element
  * benchmark, tests/bench/bench-elements.py.
  *
+ * It reports the kernel OpenBLAS chose (openblas_get_corename) with its
+ * build configuration and OPENBLAS_CORETYPE, which forces the choice.
+ *
  * Every time is the minimum of --runs runs. A stage's bound is the sum over
  * every matrix product it executes (attention products included) of
  * 2 M N K / (the sgemm rate measured here on that exact shape).
@@ -18,6 +21,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "bridgetower.h"
+#include "bt-inventory.h"
 
 #include <cblas.h>
 #include <glib/gstdio.h>
@@ -348,7 +352,7 @@ main (int argc, char **argv)
     { "random", 0, 0, G_OPTION_ARG_STRING, &random_kind,
       "Random weights of the real shapes", "base|large" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &prec_name,
-      "Weights' precision (default fp32)", "fp32|bf16" },
+      "Weights' precision (default fp32)", "fp32|bf16|int8" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (0 = cores)", "N" },
     { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per time (min taken)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object", NULL },
@@ -383,15 +387,17 @@ main (int argc, char **argv)
 
   if (!prec_name)
     prec_name = g_strdup ("fp32");
-  if (!g_str_equal (prec_name, "fp32") && !g_str_equal (prec_name, "bf16")) {
-    fprintf (stderr, "bt-bench: --precision takes fp32 or bf16\n");
+  if (!g_str_equal (prec_name, "fp32") && !g_str_equal (prec_name, "bf16")
+      && !g_str_equal (prec_name, "int8")) {
+    fprintf (stderr, "bt-bench: --precision takes fp32, bf16 or int8\n");
     return 2;
   }
-  BtPrecision precision = g_str_equal (prec_name, "bf16") ? BT_PRECISION_BF16
-                                                          : BT_PRECISION_FP32;
-
-  bt_set_num_threads (threads);
-  threads = bt_get_num_threads ();
+  BtModelParams model_params = bt_model_default_params ();
+  model_params.precision = g_str_equal (prec_name, "bf16") ? BT_PRECISION_BF16
+                           : g_str_equal (prec_name, "int8") ? BT_PRECISION_INT8
+                           : BT_PRECISION_FP32;
+  BtContextParams ctx_params = bt_context_default_params ();
+  ctx_params.n_threads = threads;
 
   BtModel *model;
   if (random_kind) {
@@ -406,9 +412,9 @@ main (int argc, char **argv)
     if (!bt_config_load_from_data (&cfg, json_cfg, -1, &error))
       die_on (error);
     model = bt_model_new_random (&cfg, BT_HEAD_ITM | BT_HEAD_ITC,
-                                 precision, 1, &error);
+                                 &model_params, 1, &error);
   } else {
-    model = bt_model_load (model_dir, precision, &error);
+    model = bt_model_load (model_dir, &model_params, &error);
   }
   die_on (error);
   if (!(bt_model_get_heads (model) & BT_HEAD_ITM)) {
@@ -417,8 +423,11 @@ main (int argc, char **argv)
   }
 
   const BtConfig *cfg = bt_model_get_config (model);
-  Bench b = { .ctx = bt_context_new (model),
+  Bench b = { .ctx = bt_context_new (model, &ctx_params),
               .size = cfg->vision.image_size };
+  threads = bt_context_get_n_threads (b.ctx);
+  /* the GEMM bound: OpenBLAS on as many threads as the model's calls */
+  openblas_set_num_threads (threads);
   b.pixels = g_new (float, 3 * (gsize) b.size * b.size);
   for (gsize i = 0; i < 3 * (gsize) b.size * b.size; i++)
     b.pixels[i] = sinf ((float) i * 0.01f);
@@ -531,8 +540,17 @@ main (int argc, char **argv)
   /* without an ITC head there is nothing to time: null / "-" */
   g_autofree char *itc_text = itc_1000_ms < 0 ? g_strdup ("null")
       : g_strdup_printf ("%.4f", itc_1000_ms);
+  /* the kernel OpenBLAS picked at load time (DYNAMIC_ARCH builds choose
+   * per CPU unless OPENBLAS_CORETYPE names one): it moves every figure */
+  const char *blas_env = g_getenv ("OPENBLAS_CORETYPE");
+  g_autofree char *blas_core = g_strstrip (g_strdup (openblas_get_corename ()));
+  g_autofree char *blas_config = g_strstrip (g_strdup (openblas_get_config ()));
+  g_autofree char *blas_env_json = blas_env
+      ? g_strdup_printf ("\"%s\"", blas_env) : g_strdup ("null");
   if (json) {
     printf ("{\"model\": \"%s\", \"precision\": \"%s\", \"threads\": %d, "
+            "\"blas_core\": \"%s\", \"blas_config\": \"%s\", "
+            "\"blas_coretype_env\": %s, "
             "\"sgemm_gflops\": %.1f, \"vision_ms\": %.2f, \"text_ms\": %.2f, "
             "\"pair_ms\": %.2f, \"itm_1x1_ms\": %.2f, \"itm_1x8_ms\": %.2f, "
             "\"itc_1000_ms\": %s, \"vision_bound_ms\": %.2f, "
@@ -540,6 +558,7 @@ main (int argc, char **argv)
             "\"vision_gflops\": %.1f, \"text_gflops\": %.1f, "
             "\"pair_gflops\": %.1f, \"peak_rss_mb\": %.0f}\n",
             random_kind ? random_kind : model_dir, prec_name, threads,
+            blas_core, blas_config, blas_env_json,
             sgemm_gflops, vision_ms, text_ms, pair_ms, itm_1x1_ms, itm_1x8_ms, itc_text,
             vision_bound_ms, text_bound_ms, pair_bound_ms, vg / vision_ms * 1e3,
             tg / text_ms * 1e3, pg / pair_ms * 1e3, peak_rss_mb);
@@ -547,6 +566,8 @@ main (int argc, char **argv)
     printf ("model %s, %s, %d threads; sgemm %d x %d x %d: %.1f GFLOPS\n",
             random_kind ? random_kind : model_dir, prec_name, threads, n_tok,
             e, e, sgemm_gflops);
+    printf ("OpenBLAS kernel %s (%s; OPENBLAS_CORETYPE %s)\n", blas_core,
+            blas_config, blas_env ? blas_env : "unset");
     printf ("%-26s %10s %10s %8s %10s\n", "stage", "ms", "bound ms", "ratio",
             "GFLOPS");
     printf ("%-26s %10.2f %10.2f %8.2f %10.1f\n", "vision tower, 1 image",

@@ -2,6 +2,7 @@
  * decodes then goes through the image processor with settings derived from
  * its size (every filter, crop on and off, odd divisors). */
 #include "bt-image.h"
+#include "bt-image-file.h"
 #include "bt-image-private.h"
 
 #include <stddef.h>

@@ -90,6 +90,14 @@ def main():
                 if os.path.getsize(path) <= 64 * 1024:
                     add("image", open(path, "rb").read())
 
+    # queries: strings (first byte 0) and query files (first byte 1)
+    for spec in ("a cat;a dog", "a\\;b;;  c  ;\\\\", "caf\u00e9 ; \U0001f370"):
+        add("queries", b"\0" + spec.encode())
+    for doc in (["a cat", "a dog"],
+                [{"text": "a red car", "threshold": 0.7}, "x"],
+                [{"text": "a\u001fb", "threshold": -1}, {"text": " "}]):
+        add("queries", b"\1" + json.dumps(doc).encode())
+
     for t, n in sorted(seeds.items()):
         print("%s: %d seeds" % (t, n))
 
