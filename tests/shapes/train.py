@@ -36,6 +36,20 @@ import scenes  # noqa: E402
 import vocab as vocab_mod  # noqa: E402
 
 IMAGE, PATCH, HIDDEN, LAYERS, CROSS, MAX_LEN = 96, 16, 128, 3, 2, 32
+FG_WEIGHT = 5.0
+
+
+def sincos_positions(hidden, grid):
+    """2-D sine-cosine position table (row, column), the vision position
+    embedding's starting point (PyTorch's default N(0, 1) start gave the
+    patches no notion of neighbourhood); the class position starts at 0."""
+    d = hidden // 4
+    omega = 1.0 / 100 ** (torch.arange(d, dtype=torch.float64) / d)
+    y, x = torch.meshgrid(torch.arange(grid, dtype=torch.float64),
+                          torch.arange(grid, dtype=torch.float64), indexing="ij")
+    oy, ox = y.flatten()[:, None] * omega, x.flatten()[:, None] * omega
+    table = torch.cat([oy.sin(), oy.cos(), ox.sin(), ox.cos()], 1)
+    return torch.cat([torch.zeros(1, hidden, dtype=torch.float64), table]).float()
 
 
 def make_config(vocab_size):
@@ -89,13 +103,15 @@ def pad(seqs):
     return ids, (ids != 1).long()
 
 
-def patch_targets(scene, grid=IMAGE // PATCH, samples=4):
+def patch_targets(scene, frame, grid=IMAGE // PATCH, samples=4):
     """Per patch of the model's grid, the colour (0 = none, 1.. = COLOURS) and
     shape (0 = none, 1.. = SHAPES) of the object covering most of it (at least
     a quarter), from the scene's geometry (squares and triangles unrotated),
-    and the number of object centres in it."""
+    and the number of object centres in it. `frame` is the rendered (width,
+    height): where the scene lands in the processed crop depends on it."""
+    sx, ox, sy, oy = processor.scene_to_crop(frame[0], frame[1], IMAGE, PATCH)
     t = (np.arange(grid * samples) + 0.5) / (grid * samples)
-    ys, xs = np.meshgrid(t, t, indexing="ij")
+    ys, xs = np.meshgrid((t - oy) / sy, (t - ox) / sx, indexing="ij")   # scene coordinates
     best = np.full((grid, grid), 0.25)
     colour = np.zeros((grid, grid), np.int64)
     shape = np.zeros((grid, grid), np.int64)
@@ -116,7 +132,9 @@ def patch_targets(scene, grid=IMAGE // PATCH, samples=4):
     # how many object centres each patch holds (0..2): count and place
     centres = np.zeros((grid, grid), np.int64)
     for o in scene["objects"]:
-        centres[min(grid - 1, int(o["cy"] * grid)), min(grid - 1, int(o["cx"] * grid))] += 1
+        x, y = sx * o["cx"] + ox, sy * o["cy"] + oy
+        if 0 <= x < 1 and 0 <= y < 1:
+            centres[int(y * grid), int(x * grid)] += 1
     return colour.ravel(), shape.ravel(), np.minimum(centres, 2).ravel()
 
 
@@ -147,9 +165,13 @@ class Aux(torch.nn.Module):
         colour, shape, centres, count, bg, kinds = targets
         p = self.patch(feats[:, 1:])
         c = self.image(feats[:, 0])
-        nc = self.nc
-        return (F.cross_entropy(p[..., :1 + nc].flatten(0, 1), colour.flatten())
-                + F.cross_entropy(p[..., 1 + nc:2 + nc + self.ns].flatten(0, 1), shape.flatten())
+        nc, ns = self.nc, self.ns
+        # object patches are a tenth of the patches: weigh them up, else the
+        # background's "none" dominates the per-patch terms
+        wc = torch.tensor([1.0] + [FG_WEIGHT] * nc)
+        ws = torch.tensor([1.0] + [FG_WEIGHT] * ns)
+        return (F.cross_entropy(p[..., :1 + nc].flatten(0, 1), colour.flatten(), weight=wc)
+                + F.cross_entropy(p[..., 1 + nc:2 + nc + ns].flatten(0, 1), shape.flatten(), weight=ws)
                 + F.cross_entropy(p[..., 2 + nc + self.ns:].flatten(0, 1), centres.flatten())
                 + F.cross_entropy(c[:, :3], count) + F.cross_entropy(c[:, 3:4 + nc], bg)
                 + F.binary_cross_entropy_with_logits(c[:, 4 + nc:], kinds))
@@ -175,14 +197,14 @@ def batch(rng, vocab, n, hard):
     other changed with probability `hard`, else an easy one."""
     base = [scenes.random_scene(rng) for _ in range(n // 2)]
     imgs = base + [scenes.twin(rng, s) for s in base]
-    pix = torch.from_numpy(np.stack([processor.process(render_pil.render(rng, s), IMAGE, PATCH)
-                                     for s in imgs]))
+    frames = [render_pil.render(rng, s) for s in imgs]
+    pix = torch.from_numpy(np.stack([processor.process(f, IMAGE, PATCH) for f in frames]))
     pos = [scenes.loosen(rng, s["spec"]) for s in imgs]
     neg1 = [negative(rng, s, p, True) for s, p in zip(imgs, pos)]
     neg2 = [negative(rng, s, p, rng.random() < hard) for s, p in zip(imgs, pos)]
     specs = pos + neg1 + neg2
     ids, mask = pad([vocab_mod.encode(scenes.caption(p), vocab) for p in specs])
-    patches = [patch_targets(s) for s in imgs]
+    patches = [patch_targets(s, f.size) for s, f in zip(imgs, frames)]
     whole = [scene_targets(s) for s in imgs]
     aux = (torch.from_numpy(np.stack([p[0] for p in patches])),
            torch.from_numpy(np.stack([p[1] for p in patches])),
@@ -268,6 +290,9 @@ def main():
     model = btmodel.BridgeTowerItmItc(cfg)
     # PyTorch's default initialisation: with BERT's N(0, 0.02) the vision
     # class token stayed at the mean of the patches for much longer
+    with torch.no_grad():
+        model.bridgetower.vision_model.visual.embeddings.position_embedding.weight.copy_(
+            sincos_positions(HIDDEN, IMAGE // PATCH))
     aux_heads = Aux()
     if args.init:
         weights = safetensors_np.load(os.path.join(args.init, "model.safetensors"))
