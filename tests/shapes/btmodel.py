@@ -74,8 +74,10 @@ class BertLayer(nn.Module):
         self.intermediate = Dense(h, tc["intermediate_size"])
         self.output = AddNorm(tc["intermediate_size"], h, eps)
 
-    def forward(self, x, mask, other=None, other_mask=None):
-        x = self.attention(x, mask)
+    def forward(self, x, mask, other=None, other_mask=None, first_only=False):
+        # first_only: the output's first row alone (all the poolers read),
+        # attending over every row as usual
+        x = self.attention(x[:, :1] if first_only else x, mask, x)
         if other is not None:
             x = self.crossattention(x, other_mask, other)
         return self.output(F.gelu(self.intermediate.dense(x)), x)
@@ -239,8 +241,10 @@ class BridgeTower(nn.Module):       # HF's BridgeTowerModel, poolers included
             images.append(v)
         return tmask, texts, images
 
-    def cross(self, tmask, texts, images):
-        """The bridge cross-modal encoder on aligned (text, image) rows."""
+    def cross(self, tmask, texts, images, pooled_only=False):
+        """The bridge cross-modal encoder on aligned (text, image) rows; with
+        pooled_only the last layer computes only the rows the poolers read
+        (same pooled output, less work: training)."""
         split = self.n_text - self.n_cross
         ct = self.cross_modal_text_layernorm(self.text_post(texts[split]))
         ci = self.cross_modal_image_layernorm(self.vision_post(images[split]))
@@ -248,8 +252,9 @@ class BridgeTower(nn.Module):       # HF's BridgeTowerModel, poolers included
             if k > 0:
                 ct = self.cross_modal_text_link_tower[k - 1](self.text_post(texts[split + k]), ct)
                 ci = self.cross_modal_image_link_tower[k - 1](self.vision_post(images[split + k]), ci)
-            ct, ci = (self.cross_modal_text_layers[k](ct, tmask, ci, None),
-                      self.cross_modal_image_layers[k](ci, None, ct, tmask))
+            first = pooled_only and k == self.n_cross - 1
+            ct, ci = (self.cross_modal_text_layers[k](ct, tmask, ci, None, first),
+                      self.cross_modal_image_layers[k](ci, None, ct, tmask, first))
         tp = torch.tanh(self.cross_modal_text_pooler.dense(ct[:, 0]))
         ip = torch.tanh(self.cross_modal_image_pooler.dense(ci[:, 0]))
         return ct, ci, torch.cat([tp, ip], -1)

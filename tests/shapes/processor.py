@@ -19,6 +19,21 @@ def resized_size(w, h, shorter, divisor):
     return max(1, nw // divisor) * divisor, max(1, nh // divisor) * divisor
 
 
+def scene_to_crop(w, h, size, divisor):
+    """How the scene's central square (side h) of a w x h frame lands in the
+    processed size x size crop: (sx, ox, sy, oy) with crop fraction
+    x = sx * scene_x + ox (and y alike), scene coordinates as fractions of
+    the square. Wide frames are scaled down by the 1333/800 cap and squeezed
+    by the size_divisor rounding, then padded: the square is not the crop."""
+    nw, nh = resized_size(w, h, size, divisor)
+    def axis(n, full, start, span):
+        off = -((n - size) // 2) if n >= size else (size - n + 1) // 2
+        return span * n / full / size, (start * n / full + off) / size
+    sx, ox = axis(nw, w, (w - h) / 2, h)
+    sy, oy = axis(nh, h, 0, h)
+    return sx, ox, sy, oy
+
+
 def process(img, size, divisor):
     """PIL RGB image -> float32 (3, size, size) pixel values."""
     w, h = resized_size(img.width, img.height, size, divisor)

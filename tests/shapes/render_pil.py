@@ -31,7 +31,9 @@ def render(rng, scene):
     """A scene -> PIL RGB image of a random size and aspect."""
     h = rng.randint(64, 320)
     w = int(h * rng.choice(ASPECTS))
-    ss = rng.choice([1, 1, 3])               # aliased or supersampled
+    # aliased or supersampled (larger frames are anti-aliased by the
+    # processor's downscale anyway, so only small ones are supersampled)
+    ss = 3 if h < 140 and rng.random() < 0.5 else 1
     bg = jitter(rng, RGB[scene["bg"]]) if scene["bg"] else jitter(rng, scene["bg_rgb"], 15)
     img = Image.new("RGB", (w * ss, h * ss), bg)
     d = ImageDraw.Draw(img)

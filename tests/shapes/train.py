@@ -4,11 +4,18 @@ scenes it renders with Pillow, and writes an HF BridgeTower folder.
 
     /usr/bin/python3 tests/shapes/train.py --out tests/data/bt-shapes
 
-Deterministic for a given --seed, --steps and thread count (1). Losses: ITM
-on the true caption against a caption with one attribute changed, and ITC
-(text-image, text-cross, image-cross) over the batch, whose images are
-scenes and their one-attribute twins; pairs whose caption is also true (or
-arguably true) of another image of the batch are masked out."""
+Deterministic for given arguments and thread count (1 by default). Two
+phases, each with its own warm-up and cosine decay:
+  towers  - the text and vision towers alone: ITC text-image, plus
+            training-only heads on the vision tower (per patch colour, shape
+            and object centres; per image count, background and kinds);
+  full    - adds the cross-modal encoder: ITM on the true caption against one
+            with an attribute changed and a second false one (increasingly
+            also a one-attribute change), ITC text-cross and image-cross.
+Batches hold random scenes and their one-attribute twins; pairs whose caption
+is also true (or arguably true) of another image of the batch are masked out
+of ITC. --checkpoint saves the whole state every 100 steps and resumes from
+it, with the same result as an uninterrupted run."""
 import argparse
 import json
 import math
@@ -29,6 +36,20 @@ import scenes  # noqa: E402
 import vocab as vocab_mod  # noqa: E402
 
 IMAGE, PATCH, HIDDEN, LAYERS, CROSS, MAX_LEN = 96, 16, 128, 3, 2, 32
+FG_WEIGHT = 5.0
+
+
+def sincos_positions(hidden, grid):
+    """2-D sine-cosine position table (row, column), the vision position
+    embedding's starting point (PyTorch's default N(0, 1) start gave the
+    patches no notion of neighbourhood); the class position starts at 0."""
+    d = hidden // 4
+    omega = 1.0 / 100 ** (torch.arange(d, dtype=torch.float64) / d)
+    y, x = torch.meshgrid(torch.arange(grid, dtype=torch.float64),
+                          torch.arange(grid, dtype=torch.float64), indexing="ij")
+    oy, ox = y.flatten()[:, None] * omega, x.flatten()[:, None] * omega
+    table = torch.cat([oy.sin(), oy.cos(), ox.sin(), ox.cos()], 1)
+    return torch.cat([torch.zeros(1, hidden, dtype=torch.float64), table]).float()
 
 
 def make_config(vocab_size):
@@ -82,28 +103,115 @@ def pad(seqs):
     return ids, (ids != 1).long()
 
 
+def patch_targets(scene, frame, grid=IMAGE // PATCH, samples=4):
+    """Per patch of the model's grid, the colour (0 = none, 1.. = COLOURS) and
+    shape (0 = none, 1.. = SHAPES) of the object covering most of it (at least
+    a quarter), from the scene's geometry (squares and triangles unrotated),
+    and the number of object centres in it. `frame` is the rendered (width,
+    height): where the scene lands in the processed crop depends on it."""
+    sx, ox, sy, oy = processor.scene_to_crop(frame[0], frame[1], IMAGE, PATCH)
+    t = (np.arange(grid * samples) + 0.5) / (grid * samples)
+    ys, xs = np.meshgrid((t - oy) / sy, (t - ox) / sx, indexing="ij")   # scene coordinates
+    best = np.full((grid, grid), 0.25)
+    colour = np.zeros((grid, grid), np.int64)
+    shape = np.zeros((grid, grid), np.int64)
+    for o in scene["objects"]:
+        r = o["size"] / 2
+        dx, dy = xs - o["cx"], ys - o["cy"]
+        if o["shape"] == "circle":
+            inside = dx * dx + dy * dy <= r * r
+        elif o["shape"] == "square":
+            inside = (np.abs(dx) <= r) & (np.abs(dy) <= r)
+        else:                       # apex up, base at cy + r (render_pil's triangle)
+            inside = (np.abs(dy) <= r) & (np.abs(dx) <= (dy + r) / 2)
+        cov = inside.reshape(grid, samples, grid, samples).mean((1, 3))
+        more = cov > best
+        best = np.where(more, cov, best)
+        colour[more] = 1 + scenes.COLOURS.index(o["colour"])
+        shape[more] = 1 + scenes.SHAPES.index(o["shape"])
+    # how many object centres each patch holds (0..2): count and place
+    centres = np.zeros((grid, grid), np.int64)
+    for o in scene["objects"]:
+        x, y = sx * o["cx"] + ox, sy * o["cy"] + oy
+        if 0 <= x < 1 and 0 <= y < 1:
+            centres[int(y * grid), int(x * grid)] += 1
+    return colour.ravel(), shape.ravel(), np.minimum(centres, 2).ravel()
+
+
+def scene_targets(scene):
+    """Whole-image targets: object count (0..2 for 1..3), background (0 =
+    unnamed, 1.. = COLOURS), which (colour, shape) kinds are present."""
+    kinds = np.zeros(len(scenes.COLOURS) * len(scenes.SHAPES), np.float32)
+    for o in scene["objects"]:
+        kinds[scenes.COLOURS.index(o["colour"]) * len(scenes.SHAPES) + scenes.SHAPES.index(o["shape"])] = 1
+    bg = 1 + scenes.COLOURS.index(scene["bg"]) if scene["bg"] else 0
+    return len(scene["objects"]) - 1, bg, kinds
+
+
+class Aux(torch.nn.Module):
+    """Training-only heads on the vision tower (not exported): per patch
+    colour and shape, per image count, background and kinds present. They
+    make the vision tower see the shapes early; the exported model does not
+    contain them."""
+
+    def __init__(self):
+        super().__init__()
+        nc, ns = len(scenes.COLOURS), len(scenes.SHAPES)
+        self.patch = torch.nn.Linear(HIDDEN, 2 + nc + ns + 3)
+        self.image = torch.nn.Linear(HIDDEN, 3 + 1 + nc + nc * ns)
+        self.nc, self.ns = nc, ns
+
+    def loss(self, feats, targets):
+        colour, shape, centres, count, bg, kinds = targets
+        p = self.patch(feats[:, 1:])
+        c = self.image(feats[:, 0])
+        nc, ns = self.nc, self.ns
+        # object patches are a tenth of the patches: weigh them up, else the
+        # background's "none" dominates the per-patch terms
+        wc = torch.tensor([1.0] + [FG_WEIGHT] * nc)
+        ws = torch.tensor([1.0] + [FG_WEIGHT] * ns)
+        return (F.cross_entropy(p[..., :1 + nc].flatten(0, 1), colour.flatten(), weight=wc)
+                + F.cross_entropy(p[..., 1 + nc:2 + nc + ns].flatten(0, 1), shape.flatten(), weight=ws)
+                + F.cross_entropy(p[..., 2 + nc + self.ns:].flatten(0, 1), centres.flatten())
+                + F.cross_entropy(c[:, :3], count) + F.cross_entropy(c[:, 3:4 + nc], bg)
+                + F.binary_cross_entropy_with_logits(c[:, 4 + nc:], kinds))
+
+
 def truth_mask(imgs, specs):
     """[spec, image]: 1 where the caption is true or arguable for the image."""
     return torch.tensor([[scenes.truth(s, p) is not False for s in imgs] for p in specs])
 
 
-def batch(rng, vocab, n):
+def negative(rng, scene, spec, hard):
+    """A caption false of the scene: one attribute of `spec` changed when
+    `hard` (and one can be), else the caption of a fresh random scene."""
+    neg = scenes.random_hard_negative(rng, scene, spec) if hard else None
+    while neg is None or scenes.truth(scene, neg) is not False:
+        neg = scenes.loosen(rng, scenes.random_scene(rng)["spec"])
+    return neg
+
+
+def batch(rng, vocab, n, hard):
+    """n images (n / 2 random scenes and their one-attribute twins); per image
+    a true caption and two false ones: one with an attribute changed, the
+    other changed with probability `hard`, else an easy one."""
     base = [scenes.random_scene(rng) for _ in range(n // 2)]
     imgs = base + [scenes.twin(rng, s) for s in base]
-    pix = torch.from_numpy(np.stack([processor.process(render_pil.render(rng, s), IMAGE, PATCH)
-                                     for s in imgs]))
+    frames = [render_pil.render(rng, s) for s in imgs]
+    pix = torch.from_numpy(np.stack([processor.process(f, IMAGE, PATCH) for f in frames]))
     pos = [scenes.loosen(rng, s["spec"]) for s in imgs]
-    neg = []
-    for i, s in enumerate(imgs):
-        # half one-attribute changes, half captions of fresh random scenes
-        # (easy ones: ITM does not get off the ground on hard ones alone)
-        hard = scenes.random_hard_negative(rng, s, pos[i]) if rng.random() < 0.5 else None
-        while hard is None or scenes.truth(s, hard) is not False:
-            hard = scenes.loosen(rng, scenes.random_scene(rng)["spec"])
-        neg.append(hard)
-    specs = pos + neg
+    neg1 = [negative(rng, s, p, True) for s, p in zip(imgs, pos)]
+    neg2 = [negative(rng, s, p, rng.random() < hard) for s, p in zip(imgs, pos)]
+    specs = pos + neg1 + neg2
     ids, mask = pad([vocab_mod.encode(scenes.caption(p), vocab) for p in specs])
-    return pix, ids, mask, truth_mask(imgs, specs)
+    patches = [patch_targets(s, f.size) for s, f in zip(imgs, frames)]
+    whole = [scene_targets(s) for s in imgs]
+    aux = (torch.from_numpy(np.stack([p[0] for p in patches])),
+           torch.from_numpy(np.stack([p[1] for p in patches])),
+           torch.from_numpy(np.stack([p[2] for p in patches])),
+           torch.tensor([w[0] for w in whole]), torch.tensor([w[1] for w in whole]),
+           torch.from_numpy(np.stack([w[2] for w in whole])))
+    return pix, ids, mask, truth_mask(imgs, specs), aux
 
 
 def masked_ce(logits, target, allowed):
@@ -111,7 +219,9 @@ def masked_ce(logits, target, allowed):
     return F.cross_entropy(logits.masked_fill(~allowed, -1e4), target)
 
 
-def step_loss(model, pix, ids, mask, truth):
+def step_loss(model, aux_heads, pix, ids, mask, truth, aux, cross_modal):
+    """The loss; without cross_modal the towers alone (ITC text-image and the
+    auxiliary heads), a cheap first phase."""
     n = pix.shape[0]
     bt = model.bridgetower
     # the text tower once per caption, the vision tower once per image
@@ -127,38 +237,49 @@ def step_loss(model, pix, ids, mask, truth):
     for block in visual.transformer.resblocks:
         v = block(v)
         images.append(v)
-    # ITM on (image i, caption i) and (image i, caption n + i)
-    img_idx = torch.cat([torch.arange(n), torch.arange(n)])
-    pair_images = [x[:, img_idx] for x in images]
-    _, _, pooled = bt.cross(text_ext, texts, pair_images)
-    labels = torch.cat([torch.ones(n), torch.zeros(n)]).long()
-    itm = F.cross_entropy(model.itm_score(pooled), labels)
-    itm_acc = (model.itm_score(pooled).argmax(-1) == labels).float().mean()
     # ITC over the batch
     te = model.itc_text(texts)
     ie = model.itc_image(images)
-    ce = model.itc_cross(pooled[:n])
     scale = model.logit_scale.exp()
     target = torch.arange(n)
     eye = torch.eye(n, dtype=torch.bool)
     t2i_ok = ~truth[:n] | eye                    # [caption, image]
-    i2t_ok = (~truth.t()) | torch.cat([eye, torch.zeros(n, n, dtype=torch.bool)], 1)
+    i2t_ok = (~truth.t()) | torch.cat([eye, torch.zeros(n, 2 * n, dtype=torch.bool)], 1)
     itc = (masked_ce(scale * te[:n] @ ie.t(), target, t2i_ok)
-           + masked_ce(scale * ie @ te.t(), target, i2t_ok)
-           + masked_ce(scale * te[:n] @ ce.t(), target, t2i_ok)
+           + masked_ce(scale * ie @ te.t(), target, i2t_ok)) / 2
+    feats = visual.ln_post(images[-1].transpose(0, 1))
+    aux_loss = aux_heads.loss(feats, aux)
+    if not cross_modal:
+        return itc + 0.5 * aux_loss, 0.0, itc.item(), aux_loss.item(), 0.0
+    # ITM on (image i, caption i), (image i, caption n + i), (image i, caption 2n + i)
+    img_idx = torch.arange(n).repeat(3)
+    pair_images = [x[:, img_idx] for x in images]
+    _, _, pooled = bt.cross(text_ext, texts, pair_images, pooled_only=True)
+    labels = torch.cat([torch.ones(n), torch.zeros(2 * n)]).long()
+    scores = model.itm_score(pooled)
+    # positives weigh as much as both negatives: 0.5 stays the decision point
+    itm = F.cross_entropy(scores, labels, weight=torch.tensor([1.0, 2.0]))
+    # accuracy as evaluated: the true caption above its hard negative
+    itm_acc = (scores[:n, 1] - scores[:n, 0] > scores[n:2 * n, 1] - scores[n:2 * n, 0]).float().mean()
+    ce = model.itc_cross(pooled[:n])
+    itc = (2 * itc + masked_ce(scale * te[:n] @ ce.t(), target, t2i_ok)
            + masked_ce(scale * ie @ ce.t(), target, t2i_ok.t())) / 4
-    return itm + itc, itm.item(), itc.item(), itm_acc.item()
+    return itm + itc + 0.5 * aux_loss, itm.item(), itc.item(), aux_loss.item(), itm_acc.item()
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=1000)
-    ap.add_argument("--batch", type=int, default=24)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=32, help="images per step")
+    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--init", help="continue from this exported folder's weights")
+    ap.add_argument("--towers-steps", type=int, default=500,
+                    help="first steps without the cross-modal part (ITC and auxiliary heads only)")
+    ap.add_argument("--towers-batch", type=int, default=64, help="images per step of that phase")
+    ap.add_argument("--checkpoint", help="resume from / save the full training state here")
+    ap.add_argument("--init", help="start from this exported folder's weights")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -167,32 +288,61 @@ def main():
     vocab, _ = vocab_mod.build()
     cfg = make_config(len(vocab))
     model = btmodel.BridgeTowerItmItc(cfg)
-    for name, p in model.named_parameters():        # BERT-style init
-        if p.dim() > 1:
-            torch.nn.init.normal_(p, std=0.02)
+    # PyTorch's default initialisation: with BERT's N(0, 0.02) the vision
+    # class token stayed at the mean of the patches for much longer
+    with torch.no_grad():
+        model.bridgetower.vision_model.visual.embeddings.position_embedding.weight.copy_(
+            sincos_positions(HIDDEN, IMAGE // PATCH))
+    aux_heads = Aux()
     if args.init:
         weights = safetensors_np.load(os.path.join(args.init, "model.safetensors"))
         model.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()})
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    warm = max(1, args.steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))))
+    params = list(model.parameters()) + list(aux_heads.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    def rate(s):
+        """Warm-up and cosine decay, once per phase."""
+        if s >= args.towers_steps:
+            s, n = s - args.towers_steps, args.steps - args.towers_steps
+        else:
+            n = args.towers_steps
+        return min(1.0, (s + 1) / max(1, n // 30)) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / n)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, rate)
+    first = 0
+    if args.checkpoint and os.path.exists(args.checkpoint):
+        state = torch.load(args.checkpoint)
+        model.load_state_dict(state["model"])
+        aux_heads.load_state_dict(state["aux"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        rng.setstate(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        first = state["step"]
+        print(f"resumed at step {first}", flush=True)
     start = time.time()
-    for step in range(args.steps):
-        pix, ids, mask, truth = batch(rng, vocab, args.batch)
-        loss, itm, itc, acc = step_loss(model, pix, ids, mask, truth)
+    for step in range(first, args.steps):
+        # the second negative: mostly easy at first, then mostly one-attribute changes
+        hard = min(0.8, 0.2 + max(0, step - args.towers_steps) / max(1, args.steps - args.towers_steps))
+        towers = step < args.towers_steps
+        pix, ids, mask, truth, aux = batch(rng, vocab, args.towers_batch if towers else args.batch, hard)
+        loss, itm, itc, aux_loss, acc = step_loss(model, aux_heads, pix, ids, mask, truth, aux,
+                                                  not towers)
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
         if step % 25 == 0 or step == args.steps - 1:
-            print(f"step {step} itm {itm:.3f} itc {itc:.3f} itm_acc {acc:.2f} "
+            print(f"step {step} itm {itm:.3f} itc {itc:.3f} aux {aux_loss:.3f} hard_acc {acc:.2f} "
                   f"scale {model.logit_scale.exp().item():.1f} {time.time() - start:.0f}s", flush=True)
         if (step + 1) % 100 == 0 or step == args.steps - 1:
             export(model, cfg, args.out)
-    print(f"trained {args.steps} steps of {args.batch} in {time.time() - start:.0f}s", flush=True)
+            if args.checkpoint:
+                torch.save({"model": model.state_dict(), "aux": aux_heads.state_dict(),
+                            "opt": opt.state_dict(), "sched": sched.state_dict(),
+                            "rng": rng.getstate(), "torch_rng": torch.get_rng_state(),
+                            "step": step + 1}, args.checkpoint)
+    print(f"trained {args.steps - first} steps of {args.batch} in {time.time() - start:.0f}s", flush=True)
 
 
 if __name__ == "__main__":
