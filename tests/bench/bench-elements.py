@@ -7,6 +7,7 @@ sensor noise). Not run in CI.
     GST_PLUGIN_PATH=build/plugin tests/bench/bench-elements.py \
         (MODEL_DIR | --random base|large) [--frames 60] [--queries 1,8,32]
         [--modes itm,itc,auto] [--intervals 1,5,15] [--gating 0,0.02]
+        [--precisions fp32,bf16,int8]
         [--clip smpte|static|moving|event] [--skip-over SECONDS]
         [--live SECONDS]
 
@@ -18,7 +19,9 @@ and the time each element spent per frame, measured by pad probes around it
 (the elements run in one streaming thread, so the time between a buffer
 entering an element's sink pad and leaving its src pad is that element's
 work). --gating lists btpreprocess change-threshold values (0: off; max-age
-keeps its default). --skip-over leaves out a configuration whose estimate
+keeps its default). --precisions lists btencoder precision values (bf16 and
+int8 need oneDNN and the CPU's units; an unsupported one prints the element's
+error and the table goes on). --skip-over leaves out a configuration whose estimate
 (the encoder and matcher time per encoded frame of the same mode, query
 count and gating at an interval run before it - list the intervals from the
 largest - times frames / interval) is above that many seconds. --live runs a live 1080p videotestsrc (faster than
@@ -27,6 +30,7 @@ the frames that come out: bounded means frames are dropped before the
 model, not queued.
 """
 import argparse
+import itertools
 import os
 import subprocess
 import sys
@@ -36,7 +40,7 @@ import time
 import gi
 
 gi.require_version("Gst", "1.0")
-from gi.repository import Gst  # noqa: E402
+from gi.repository import GLib, Gst  # noqa: E402
 
 import bench_clips  # noqa: E402
 
@@ -53,8 +57,12 @@ def queries(n):
 def run(desc, probe=False):
     """Wall time of the steady state (from the first buffer leaving the last
     element to the last one: the first frame also loads the model and
-    encodes the queries) and each element's time per steady frame."""
-    pipeline = Gst.parse_launch(desc)
+    encodes the queries) and each element's time per steady frame; None and
+    the reason when the pipeline cannot be built or fails."""
+    try:
+        pipeline = Gst.parse_launch(desc)
+    except GLib.Error as e:
+        return None, e.message, 0
     spent = {name: [] for name in ELEMENTS}
     entered = {}
     out_times = []
@@ -145,6 +153,8 @@ def main():
     ap.add_argument("--intervals", default="1")
     ap.add_argument("--gating", default="0",
                     help="btpreprocess change-threshold values (0: off)")
+    ap.add_argument("--precisions", default="fp32",
+                    help="btencoder precision values (fp32, bf16, int8)")
     ap.add_argument("--clip", choices=bench_clips.KINDS, default="smpte")
     ap.add_argument("--skip-over", type=float, default=0,
                     help="skip runs estimated above this many seconds")
@@ -169,47 +179,45 @@ def main():
               "included)" % (args.clip, args.frames, args.frames / base))
         print("steady state: frames after the first (which loads the model "
               "and encodes the queries)")
-        print("%-5s %8s %5s %7s %7s %9s %6s %12s %12s %12s" % (
-            "mode", "interval", "gate", "queries", "encoded", "fps", "x-rt",
+        print("%-5s %-5s %8s %5s %7s %7s %9s %6s %12s %12s %12s" % (
+            "prec", "mode", "interval", "gate", "queries", "encoded", "fps", "x-rt",
             "preprocess", "encode", "match"))
         per_encode = {}
-        for interval in (int(i) for i in args.intervals.split(",")):
-            for mode in args.modes.split(","):
-                for n in (int(q) for q in args.queries.split(",")):
-                    for gate in (float(g) for g in args.gating.split(",")):
-                        key = (mode, n, gate)
-                        if (args.skip_over > 0 and key in per_encode
-                                and per_encode[key][0] * args.frames
-                                / interval > args.skip_over):
-                            print("%-5s %8d %5g %7d  skipped: about %.0f s" % (
-                                mode, interval, gate, n, per_encode[key][0]
-                                * args.frames / interval))
-                            continue
-                        desc = (decode + " ! btpreprocess name=btpreprocess "
-                                "interval=%d change-threshold=%g ! btencoder "
-                                "name=btencoder model=\"%s\" ! btmatcher "
-                                "name=btmatcher mode=%s queries=\"%s\" ! "
-                                "fakesink" % (interval, gate, args.model, mode,
-                                              queries(n)))
-                        fps, spent, encoded = run(desc, probe=True)
-                        if fps is None:
-                            print("%-5s %8d %5g %7d  error: %s" % (
-                                mode, interval, gate, n, spent))
-                            continue
-                        per_frame = {e: sum(t) / max(len(t), 1) for e, t in
-                                     spent.items()}
-                        total = sum(per_frame.values())
-                        if encoded:
-                            per_encode[key] = (
-                                (sum(spent["btencoder"])
-                                 + sum(spent["btmatcher"])) / 1e9 / encoded,)
-                        print("%-5s %8d %5g %7d %7d %9.2f %6.3f %s" % (
-                            mode, interval, gate, n, encoded, fps, fps / 30.0,
-                            " ".join("%6.1fms %3.0f%%" % (
-                                per_frame[e] / 1e6,
-                                100.0 * per_frame[e] / total)
-                                for e in ELEMENTS)))
-                        sys.stdout.flush()
+        configs = itertools.product(
+            args.precisions.split(","),
+            (int(i) for i in args.intervals.split(",")),
+            args.modes.split(","),
+            (int(q) for q in args.queries.split(",")),
+            (float(g) for g in args.gating.split(",")))
+        for prec, interval, mode, n, gate in configs:
+            key = (prec, mode, n, gate)
+            row = "%-5s %-5s %8d %5g %7d" % (prec, mode, interval, gate, n)
+            if (args.skip_over > 0 and key in per_encode
+                    and per_encode[key] * args.frames / interval
+                    > args.skip_over):
+                print("%s  skipped: about %.0f s" % (
+                    row, per_encode[key] * args.frames / interval))
+                continue
+            desc = (decode + " ! btpreprocess name=btpreprocess interval=%d "
+                    "change-threshold=%g ! btencoder name=btencoder "
+                    "model=\"%s\" precision=%s ! btmatcher name=btmatcher "
+                    "mode=%s queries=\"%s\" ! fakesink" % (
+                        interval, gate, args.model, prec, mode, queries(n)))
+            fps, spent, encoded = run(desc, probe=True)
+            if fps is None:
+                print("%s  error: %s" % (row, spent))
+                continue
+            per_frame = {e: sum(t) / max(len(t), 1) for e, t in spent.items()}
+            total = sum(per_frame.values())
+            if encoded:
+                per_encode[key] = (sum(spent["btencoder"])
+                                   + sum(spent["btmatcher"])) / 1e9 / encoded
+            print("%s %7d %9.2f %6.3f %s" % (
+                row, encoded, fps, fps / 30.0,
+                " ".join("%6.1fms %3.0f%%" % (
+                    per_frame[e] / 1e6, 100.0 * per_frame[e] / total)
+                    for e in ELEMENTS)))
+            sys.stdout.flush()
     return 0
 
 
