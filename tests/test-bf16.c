@@ -19,6 +19,8 @@
  *    about 0.8; truncation would give about 2.5).
  */
 #include "bt-bf16.h"
+#include "bt-bf16-attention.h"
+#include "bt-compute.h"
 
 #include <math.h>
 #include <string.h>
@@ -407,25 +409,41 @@ test_concurrent (void)
  *   |o - o_ref| <= max_j |v_j| (e^(2 Dmax) - 1 + 2u + u^2) + float32 noise
  * where Dmax is the row's largest D. A head mixed up with another, a wrong
  * transpose or a mask on the wrong keys is off by order one. */
+typedef enum { MASK_NONE, MASK_LAST_THIRD, MASK_ALL } MaskKind;
+
 typedef struct {
   int n_q, n_k, heads, d;
   gboolean packed;             /* q, k, v side by side in one [n, 3E] array */
-  gboolean mask;
+  MaskKind mask;
 } AttnCase;
 
 static const AttnCase attn_cases[] = {
-  { 325, 325, 12, 64, TRUE, FALSE },      /* ViT-B/16 at 288 */
-  { 12, 325, 12, 64, FALSE, FALSE },      /* text rows attending an image */
-  { 70, 70, 4, 32, FALSE, TRUE },         /* a masked text */
-  { 5, 9, 2, 16, TRUE, TRUE },
+  { 325, 325, 12, 64, TRUE, MASK_NONE },       /* ViT-B/16 at 288 */
+  { 12, 325, 12, 64, FALSE, MASK_NONE },       /* text rows attending an image */
+  { 325, 12, 12, 64, FALSE, MASK_LAST_THIRD }, /* an image attending a text */
+  { 70, 70, 4, 32, FALSE, MASK_LAST_THIRD },   /* a masked text */
+  { 5, 9, 2, 16, TRUE, MASK_LAST_THIRD },
+  { 7, 33, 3, 24, FALSE, MASK_LAST_THIRD },    /* odd sizes: every tail */
+  { 9, 20, 2, 64, FALSE, MASK_ALL },           /* HF: the plain mean of V */
 };
+
+/* Each case on oneDNN's kernel and on the fused one. */
+typedef struct {
+  const AttnCase *c;
+  gboolean fused;
+} AttnRun;
 
 static void
 run_attention (gconstpointer data)
 {
-  const AttnCase *c = data;
+  const AttnRun *run = data;
+  const AttnCase *c = run->c;
   if (skip_unless_available ())
     return;
+  if (run->fused && !bt_bf16_fused_attention_supported ()) {
+    g_test_skip ("this CPU has no AVX512-BF16");
+    return;
+  }
 
   const int e = c->heads * c->d, n_max = MAX (c->n_q, c->n_k);
   const int ld = c->packed ? 3 * e : e, ldo = e + 3;
@@ -443,7 +461,7 @@ run_attention (gconstpointer data)
   float *mask = NULL;
   if (c->mask) {
     mask = g_new0 (float, c->n_k);
-    for (int j = c->n_k - c->n_k / 3; j < c->n_k; j++)
+    for (int j = c->mask == MASK_ALL ? 0 : c->n_k - c->n_k / 3; j < c->n_k; j++)
       mask[j] = -G_MAXFLOAT;          /* HF's (1 - mask) * finfo.min */
   }
   float *out = g_new (float, (gsize) c->n_q * ldo);
@@ -452,9 +470,18 @@ run_attention (gconstpointer data)
 
   g_autoptr (GError) error = NULL;
   for (int pass = 0; pass < 2; pass++) {
-    g_assert_true (bt_bf16_attention (q, ld, k, ld, v, ld, c->n_q, c->n_k,
-                                      c->heads, c->d, mask, out, ldo, &error));
-    g_assert_no_error (error);
+    if (run->fused) {
+      /* both thread counts: heads side by side, and one after another */
+      bt_compute_lock (2 - pass);
+      bt_bf16_fused_attention (q, ld, k, ld, v, ld, c->n_q, c->n_k, c->heads,
+                               c->d, mask, out, ldo);
+      bt_compute_unlock ();
+    } else {
+      g_assert_true (bt_bf16_attention (q, ld, k, ld, v, ld, c->n_q, c->n_k,
+                                        c->heads, c->d, mask, out, ldo,
+                                        &error));
+      g_assert_no_error (error);
+    }
   }
 
   const double scale = 1 / sqrt (c->d);
@@ -571,13 +598,20 @@ main (int argc, char **argv)
                                               c->pad ? "+strided" : "");
     g_test_add_data_func (name8, c, run_case_int8);
   }
-  for (guint i = 0; i < G_N_ELEMENTS (attn_cases); i++) {
-    const AttnCase *c = &attn_cases[i];
-    g_autofree char *name = g_strdup_printf ("/bf16/attention/%dx%dx%dx%d%s%s",
-                                             c->n_q, c->n_k, c->heads, c->d,
-                                             c->packed ? "+packed" : "",
-                                             c->mask ? "+mask" : "");
-    g_test_add_data_func (name, c, run_attention);
+  static const char *const mask_names[] = { "", "+mask", "+all-masked" };
+  static AttnRun attn_runs[2 * G_N_ELEMENTS (attn_cases)];
+  for (guint i = 0; i < G_N_ELEMENTS (attn_runs); i++) {
+    AttnRun *run = &attn_runs[i];
+    run->c = &attn_cases[i / 2];
+    run->fused = i % 2;
+    g_autofree char *name = g_strdup_printf ("/bf16/%s/%dx%dx%dx%d%s%s",
+                                             run->fused ? "fused-attention"
+                                             : "attention", run->c->n_q,
+                                             run->c->n_k, run->c->heads,
+                                             run->c->d,
+                                             run->c->packed ? "+packed" : "",
+                                             mask_names[run->c->mask]);
+    g_test_add_data_func (name, run, run_attention);
   }
   g_test_add_func ("/bf16/concurrent", test_concurrent);
   g_test_add_func ("/bf16/wait-policy", test_wait_policy);

@@ -5,6 +5,7 @@
 #include "bt-ops.h"
 
 #include "bt-bf16.h"
+#include "bt-bf16-attention.h"
 #include "bt-compute.h"
 #include "bt-vmath.h"
 
@@ -161,10 +162,10 @@ attention_head (gpointer data, int h)
                j->ldo);
 }
 
-/* Below 64 x 64 scores a head, OpenBLAS in float32 is faster than
- * oneDNN's per-call cost; BT_BF16_ATTENTION_MIN_SCORES overrides that (the
- * bf16 parity test sets 1 to run the golden models' tiny attentions in
- * bf16 too). */
+/* Without AVX512-BF16, oneDNN's attention: below 64 x 64 scores a head,
+ * OpenBLAS in float32 is faster than its per-call cost;
+ * BT_BF16_ATTENTION_MIN_SCORES overrides that (the bf16 parity test sets 1
+ * to run the golden models' tiny attentions in bf16 too). */
 static int
 bf16_attention_min_scores (void)
 {
@@ -185,6 +186,11 @@ bt_attention_maybe_bf16 (gboolean bf16, const float *q, int ldq,
                          const float *mask_bias, float *scratch, float *out,
                          int ldo)
 {
+  if (bf16 && bt_bf16_fused_attention_supported ()) {
+    bt_bf16_fused_attention (q, ldq, k, ldk, v, ldv, n_q, n_k, heads,
+                             head_dim, mask_bias, out, ldo);
+    return;
+  }
   if (bf16 && n_q * n_k >= bf16_attention_min_scores ()) {
     GError *error = NULL;
     if (bt_bf16_attention (q, ldq, k, ldk, v, ldv, n_q, n_k, heads, head_dim,

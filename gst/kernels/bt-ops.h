@@ -40,9 +40,10 @@ void bt_attention (const float *q, int ldq, const float *k, int ldk,
                    int head_dim, const float *mask_bias, float *scratch,
                    float *out, int ldo);
 
-/* bt_attention with bf16 products when `bf16` (a bf16 model) and the
- * problem is big enough for oneDNN's per-call cost to pay (64 x 64 scores
- * a head and up; gst/bf16/bt-bf16.h); float32 otherwise. */
+/* bt_attention with bf16 products when `bf16` (a bf16 model): the fused
+ * kernel on AVX512-BF16 CPUs (gst/bf16/bt-bf16-attention.h), else oneDNN's
+ * when the problem is big enough for its per-call cost to pay (64 x 64
+ * scores a head and up; gst/bf16/bt-bf16.h); float32 otherwise. */
 void bt_attention_maybe_bf16 (gboolean bf16, const float *q, int ldq,
                               const float *k, int ldk, const float *v, int ldv,
                               int n_q, int n_k, int heads, int head_dim,
