@@ -7,8 +7,10 @@
  * [key pair][channel] dwords, and each probability row's key pair is
  * broadcast. A tile of 4 rows by up to 4 vectors keeps 16 accumulators in
  * registers. A block of query rows goes through its scores, the float32
- * softmax (bt-vmath) and P V while it is in cache; nothing of the
- * [heads, n_q, n_k] score tensor is ever written out whole.
+ * exponentials (bt-vmath's exp) and P V while it is in cache; nothing of
+ * the [heads, n_q, n_k] score tensor is ever written out whole. The
+ * softmax's division is done on P V's output row (one multiply per output
+ * instead of one per score).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -53,7 +55,8 @@ typedef struct {
   guint32 *vp;               /* [key_pairs][ch_vecs][16] */
   guint16 *qp;               /* [QUERY_BLOCK][ld_row] */
   float *scores;             /* [QUERY_BLOCK][ld_scores] */
-  guint16 *probs;            /* [QUERY_BLOCK][ld_scores] */
+  guint16 *probs;            /* [QUERY_BLOCK][ld_scores]: exponentials */
+  float *inv_sum;            /* [QUERY_BLOCK]: 1 / each row's sum */
 } Work;
 
 gboolean
@@ -130,6 +133,7 @@ work_init (Work *w, const Job *j)
     up64 ((gsize) QUERY_BLOCK * w->ld_row * 2),
     up64 ((gsize) QUERY_BLOCK * w->ld_scores * 4),
     up64 ((gsize) QUERY_BLOCK * w->ld_scores * 2),
+    up64 ((gsize) QUERY_BLOCK * 4),
   };
   gsize total = 0;
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
@@ -141,6 +145,7 @@ work_init (Work *w, const Job *j)
   w->qp = (guint16 *) (m += sizes[2]);
   w->scores = (float *) (m += sizes[3]);
   w->probs = (guint16 *) (m += sizes[4]);
+  w->inv_sum = (float *) (m += sizes[5]);
 }
 
 /* ---- packing ------------------------------------------------------------ */
@@ -244,12 +249,12 @@ scores_tile (const int vecs, const guint32 *q, int ld_q, const guint32 *kp,
                         _mm512_mul_ps (acc[r][c], sc));
 }
 
-/* out[r][0 .. channels) = p_r . V for 4 probability rows (the first
- * `rows` stored) and `vecs` channel vectors of packed V. */
+/* out[r][0 .. channels) = inv[r] (e_r . V) for 4 rows of exponentials
+ * (the first `rows` stored) and `vecs` channel vectors of packed V. */
 INLINE_TILE void
 pv_tile (const int vecs, const guint32 *p, int ld_p, const guint32 *vp,
-         int ch_vecs, int key_pairs, float *out, int ldo, int rows,
-         int channels)
+         int ch_vecs, int key_pairs, const float *inv, float *out, int ldo,
+         int rows, int channels)
 {
   __m512 acc[TILE_ROWS][TILE_VECS];
 #pragma GCC unroll 4
@@ -276,7 +281,8 @@ pv_tile (const int vecs, const guint32 *p, int ld_p, const guint32 *vp,
     for (int c = 0; c < vecs; c++) {
       const int left = channels - c * LANES;
       __mmask16 m = left >= LANES ? 0xffff : (__mmask16) ((1u << left) - 1);
-      _mm512_mask_storeu_ps (out + (gsize) r * ldo + c * LANES, m, acc[r][c]);
+      _mm512_mask_storeu_ps (out + (gsize) r * ldo + c * LANES, m,
+                             _mm512_mul_ps (acc[r][c], _mm512_set1_ps (inv[r])));
     }
 }
 
@@ -288,20 +294,65 @@ pv_tile (const int vecs, const guint32 *p, int ld_p, const guint32 *vp,
   { scores_tile (n, q, ld_q, kp, pairs, s, ld_s, scale); }
 #define PV_TILE(n) \
   BF16_TARGET static void pv_tile_##n (const guint32 *p, int ld_p, \
-      const guint32 *vp, int ch_vecs, int key_pairs, float *out, int ldo, \
-      int rows, int channels) \
-  { pv_tile (n, p, ld_p, vp, ch_vecs, key_pairs, out, ldo, rows, channels); }
+      const guint32 *vp, int ch_vecs, int key_pairs, const float *inv, \
+      float *out, int ldo, int rows, int channels) \
+  { pv_tile (n, p, ld_p, vp, ch_vecs, key_pairs, inv, out, ldo, rows, \
+             channels); }
 TILE_WIDTHS (SCORES_TILE)
 TILE_WIDTHS (PV_TILE)
 
 typedef void (*ScoresTile) (const guint32 *, int, const guint32 *, int,
                             float *, int, float);
 typedef void (*PvTile) (const guint32 *, int, const guint32 *, int, int,
-                        float *, int, int, int);
+                        const float *, float *, int, int, int);
 static const ScoresTile scores_tiles[] = {
   NULL, scores_tile_1, scores_tile_2, scores_tile_3, scores_tile_4 };
 static const PvTile pv_tiles[] = {
   NULL, pv_tile_1, pv_tile_2, pv_tile_3, pv_tile_4 };
+
+/* ---- the softmax ------------------------------------------------------- */
+
+/* The softmax of the block's score rows (plus the mask), its normalisation
+ * left to P V: the exponentials e = exp (s - max) go to bf16 for P V, and
+ * inv_sum[r] = 1 / sum (e) (of the float32 e) scales the row's output.
+ * One vmath exp call for the whole block: the rows are short for the
+ * image-attends-text case. Key lanes past n_k get -inf (exp 0); padding
+ * rows get zero exponentials. */
+BF16_TARGET static void
+exponentials (const Job *j, const Work *w, int rows, int rows4)
+{
+  const int ld = w->ld_scores;
+  for (int r = 0; r < rows; r++) {
+    float *s = w->scores + (gsize) r * ld;
+    __m512 vmax = _mm512_set1_ps (-INFINITY);
+    for (int c = 0; c < ld; c += LANES) {
+      const int left = j->n_k - c;
+      __mmask16 m = left >= LANES ? 0xffff : left <= 0 ? 0
+          : (__mmask16) ((1u << left) - 1);
+      __m512 v = _mm512_mask_loadu_ps (_mm512_set1_ps (-INFINITY), m, s + c);
+      if (j->mask)
+        v = _mm512_add_ps (v, _mm512_maskz_loadu_ps (m, j->mask + c));
+      _mm512_storeu_ps (s + c, v);
+      vmax = _mm512_max_ps (vmax, v);
+    }
+    const __m512 max = _mm512_set1_ps (_mm512_reduce_max_ps (vmax));
+    for (int c = 0; c < ld; c += LANES)
+      _mm512_storeu_ps (s + c, _mm512_sub_ps (_mm512_loadu_ps (s + c), max));
+  }
+  bt_vmath ()->exp (w->scores, w->scores, (gsize) rows * ld);
+  for (int r = 0; r < rows4; r++) {
+    const float *s = w->scores + (gsize) r * ld;
+    guint16 *e = w->probs + (gsize) r * ld;
+    __m512 vsum = _mm512_setzero_ps ();
+    for (int c = 0; c < ld; c += LANES) {
+      __m512 v = r < rows ? _mm512_loadu_ps (s + c) : _mm512_setzero_ps ();
+      vsum = _mm512_add_ps (vsum, v);
+      _mm256_storeu_si256 ((__m256i *) (e + c),
+                           (__m256i) _mm512_cvtneps_pbh (v));
+    }
+    w->inv_sum[r] = r < rows ? 1.0f / _mm512_reduce_add_ps (vsum) : 0.0f;
+  }
+}
 
 /* ---- one head ----------------------------------------------------------- */
 
@@ -323,22 +374,13 @@ query_block (const Job *j, const Work *w, int h, int q0, int rows)
                           w->ld_scores, j->scale);
     }
 
-  /* softmax in float32, probabilities to bf16; padding rows stay zero */
-  for (int r = 0; r < rows4; r++) {
-    float *s = w->scores + (gsize) r * w->ld_scores;
-    if (r < rows)
-      bt_vmath ()->softmax_rows (s, 1, j->n_k, j->mask);
-    for (int c = 0; c < w->ld_scores; c += LANES)
-      _mm256_storeu_si256 ((__m256i *) (w->probs + (gsize) r * w->ld_scores + c),
-                           bf16_16 (s + c, r < rows ? j->n_k - c : 0));
-  }
-
+  exponentials (j, w, rows, rows4);
   for (int r = 0; r < rows4; r += TILE_ROWS)
     for (int c = 0; c < w->ch_vecs; c += TILE_VECS) {
       int vecs = MIN (TILE_VECS, w->ch_vecs - c);
       pv_tiles[vecs] ((const guint32 *) w->probs + (gsize) r * ld_p, ld_p,
                       w->vp + (gsize) c * LANES, w->ch_vecs, w->key_pairs,
-                      j->out + (gsize) (q0 + r) * j->ldo + off + c * LANES,
+                      w->inv_sum + r, j->out + (gsize) (q0 + r) * j->ldo + off + c * LANES,
                       j->ldo, MIN (TILE_ROWS, rows - r), j->d - c * LANES);
     }
 }

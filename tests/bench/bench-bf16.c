@@ -11,8 +11,15 @@
  * bf16 model that keeps attention on OpenBLAS: the OpenMP threads oneDNN
  * leaves spinning compete with OpenBLAS's own (see docs/bf16.md; compare
  * runs with and without OMP_WAIT_POLICY=PASSIVE in the environment).
+ *
+ * --attention times a whole multi-head attention (12 heads of 64) on the
+ * shapes the base model runs: the fused AVX512-BF16 kernel, oneDNN's
+ * seven-step one and float32 OpenBLAS, GFLOPS = 4 n_q n_k d heads / time.
  */
 #include "bt-bf16.h"
+#include "bt-bf16-attention.h"
+#include "bt-compute.h"
+#include "bt-ops.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -109,17 +116,113 @@ bench_mixed (int runs)
   g_free (z);
 }
 
+typedef double (*AttnRunFn) (const float *qkv, float *out, float *scratch,
+                             int n_q, int n_k);
+
+#define ATT_HEADS 12
+#define ATT_D 64
+#define ATT_E (ATT_HEADS * ATT_D)
+
+static double
+attn_fused (const float *qkv, float *out, float *scratch, int n_q, int n_k)
+{
+  (void) scratch;
+  double t = now ();
+  bt_bf16_fused_attention (qkv, 3 * ATT_E, qkv + ATT_E, 3 * ATT_E,
+                           qkv + 2 * ATT_E, 3 * ATT_E, n_q, n_k, ATT_HEADS,
+                           ATT_D, NULL, out, ATT_E);
+  return now () - t;
+}
+
+static double
+attn_onednn (const float *qkv, float *out, float *scratch, int n_q, int n_k)
+{
+  (void) scratch;
+  double t = now ();
+  if (!bt_bf16_attention (qkv, 3 * ATT_E, qkv + ATT_E, 3 * ATT_E,
+                          qkv + 2 * ATT_E, 3 * ATT_E, n_q, n_k, ATT_HEADS,
+                          ATT_D, NULL, out, ATT_E, NULL))
+    g_error ("oneDNN attention failed");
+  return now () - t;
+}
+
+static double
+attn_fp32 (const float *qkv, float *out, float *scratch, int n_q, int n_k)
+{
+  double t = now ();
+  bt_attention (qkv, 3 * ATT_E, qkv + ATT_E, 3 * ATT_E, qkv + 2 * ATT_E,
+                3 * ATT_E, n_q, n_k, ATT_HEADS, ATT_D, NULL, scratch, out,
+                ATT_E);
+  return now () - t;
+}
+
+/* The fastest of `runs` (after two warm-up calls), inside the compute
+ * section as the model calls it. */
+static double
+best_attention (AttnRunFn fn, const float *qkv, float *out, float *scratch,
+                int n_q, int n_k, int threads, int runs)
+{
+  double best = G_MAXDOUBLE;
+  for (int r = -2; r < runs; r++) {
+    bt_compute_lock (threads);
+    double t = fn (qkv, out, scratch, n_q, n_k);
+    bt_compute_unlock ();
+    if (r >= 0)
+      best = MIN (best, t);
+  }
+  return best;
+}
+
+static void
+bench_attention (int threads, int runs)
+{
+  static const int shapes[][2] = {
+    { 577, 577 }, { 325, 325 }, { 12, 577 }, { 577, 12 }, { 12, 12 },
+  };
+  const gboolean fused = bt_bf16_fused_attention_supported ();
+  printf ("attention, %d heads of %d, %d threads: GFLOPS (ms)%s\n", ATT_HEADS,
+          ATT_D, threads, fused ? "" : "; no AVX512-BF16: no fused kernel");
+  printf ("%5s %5s %16s %16s %16s\n", "n_q", "n_k", "fused", "oneDNN",
+          "float32");
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++) {
+    const int n_q = shapes[i][0], n_k = shapes[i][1], n = MAX (n_q, n_k);
+    float *qkv = g_new (float, (gsize) n * 3 * ATT_E);
+    float *out = g_new (float, (gsize) n_q * ATT_E);
+    float *scratch = g_new (float, (gsize) ATT_HEADS * n_q * n_k);
+    fill (qkv, (gsize) n * 3 * ATT_E);
+    const double flop = 4.0 * n_q * n_k * ATT_D * ATT_HEADS;
+    const AttnRunFn fns[] = { fused ? attn_fused : NULL, attn_onednn,
+                              attn_fp32 };
+    printf ("%5d %5d", n_q, n_k);
+    for (guint f = 0; f < G_N_ELEMENTS (fns); f++) {
+      if (!fns[f]) {
+        printf (" %16s", "-");
+        continue;
+      }
+      double t = best_attention (fns[f], qkv, out, scratch, n_q, n_k,
+                                 threads, runs);
+      printf ("  %6.0f (%6.3f)", flop / t / 1e9, t * 1e3);
+    }
+    printf ("\n");
+    g_free (qkv);
+    g_free (out);
+    g_free (scratch);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   int runs = 7, only_threads = 0;
-  gboolean mixed = FALSE;
+  gboolean mixed = FALSE, attention = FALSE;
   GOptionEntry entries[] = {
     { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "timed runs per figure", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &only_threads,
       "only this thread count (default: 1 and 2)", "T" },
     { "mixed", 0, 0, G_OPTION_ARG_NONE, &mixed,
       "also time sgemm right after a bf16 linear", NULL },
+    { "attention", 0, 0, G_OPTION_ARG_NONE, &attention,
+      "time whole attentions instead of linear layers", NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- bf16 vs sgemm");
@@ -132,6 +235,17 @@ main (int argc, char **argv)
   if (!bt_bf16_available (&error)) {
     printf ("bf16 unavailable: %s\n", error->message);
     return 77;
+  }
+  if (attention) {
+    printf ("oneDNN ISA: %s; min of %d runs\n", bt_bf16_isa_name (), runs);
+    for (int threads = 1; threads <= 2; threads++) {
+      if (only_threads && threads != only_threads)
+        continue;
+      openblas_set_num_threads (threads);
+      bt_bf16_set_num_threads (threads);
+      bench_attention (threads, runs);
+    }
+    return 0;
   }
   printf ("oneDNN ISA: %s; min of %d runs; GFLOPS = 2MNK / time\n",
           bt_bf16_isa_name (), runs);
