@@ -33,21 +33,6 @@ import train  # noqa: E402
 HELD_OUT_SIZES = [(160, 120), (320, 240), (640, 360)]
 
 
-def dct_patch_init(weight):
-    """Patch embedding rows = 2-D DCT basis functions (lowest frequencies
-    first) on one colour channel each: the patch tokens start as a compact
-    description of where inside the patch each colour lies."""
-    hidden, channels, p, _ = weight.shape
-    t = (torch.arange(p, dtype=torch.float64) + 0.5) / p
-    freqs = sorted(((u, v) for u in range(p) for v in range(p)), key=lambda f: (f[0] + f[1], f))
-    rows = [(u, v, c) for u, v in freqs for c in range(channels)][:hidden]
-    with torch.no_grad():
-        weight.zero_()
-        for k, (u, v, c) in enumerate(rows):
-            basis = torch.outer(torch.cos(math.pi * u * t), torch.cos(math.pi * v * t))
-            weight[k, c] = (basis / basis.norm()).float()
-
-
 def scenes_and_labels(rng, n, held_out):
     pix, shape, count = [], [], []
     for i in range(n):
@@ -82,7 +67,7 @@ def main():
         visual.embeddings.position_embedding.weight.copy_(
             train.sincos_positions(train.HIDDEN, train.IMAGE // train.PATCH))
     if args.patch_init == "dct":
-        dct_patch_init(visual.embeddings.patch_embedding.weight)
+        train.dct_patch_init(visual.embeddings.patch_embedding.weight)
     head = torch.nn.Linear(train.HIDDEN, len(scenes.SHAPES) + 3)
     params = list(visual.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)

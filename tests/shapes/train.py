@@ -4,21 +4,26 @@ scenes it renders with Pillow, and writes an HF BridgeTower folder.
 
     /usr/bin/python3 tests/shapes/train.py --out tests/data/bt-shapes
 
-Deterministic for given arguments and thread count (1 by default). Two
-phases, each with its own warm-up and cosine decay:
-  towers  - the text and vision towers alone: ITC text-image, plus
-            training-only heads on the vision tower (per patch colour, shape
-            and object centres; per image count, background and kinds);
+Deterministic for given arguments and thread count (1 by default; one more
+process renders the batches two steps ahead). Two learning-rate phases, each
+with its own warm-up and cosine decay:
+  towers  - first the vision tower alone on training-only heads (per patch
+            colour, shape and object centres; per image count, background
+            and kinds), from a DCT patch embedding; then the text tower and
+            ITC text-image join;
   full    - adds the cross-modal encoder: ITM on the true caption against one
             with an attribute changed and a second false one (increasingly
             also a one-attribute change), ITC text-cross and image-cross.
-Batches hold random scenes and their one-attribute twins; pairs whose caption
-is also true (or arguably true) of another image of the batch are masked out
-of ITC. --checkpoint saves the whole state every 100 steps and resumes from
-it, with the same result as an uninterrupted run."""
+Batches hold random scenes and their one-attribute twins, drawn from the
+step's own random stream; pairs whose caption is also true (or arguably true)
+of another image of the batch are masked out of ITC. --checkpoint saves the
+whole state every 100 steps and resumes from it, with the same result as an
+uninterrupted run."""
 import argparse
+import collections
 import json
 import math
+import multiprocessing
 import os
 import sys
 import time
@@ -50,6 +55,21 @@ def sincos_positions(hidden, grid):
     oy, ox = y.flatten()[:, None] * omega, x.flatten()[:, None] * omega
     table = torch.cat([oy.sin(), oy.cos(), ox.sin(), ox.cos()], 1)
     return torch.cat([torch.zeros(1, hidden, dtype=torch.float64), table]).float()
+
+
+def dct_patch_init(weight):
+    """Patch embedding rows = 2-D DCT basis functions (lowest frequencies
+    first) on one colour channel each: the patch tokens start as a compact
+    description of where inside the patch each colour lies."""
+    hidden, channels, p, _ = weight.shape
+    t = (torch.arange(p, dtype=torch.float64) + 0.5) / p
+    freqs = sorted(((u, v) for u in range(p) for v in range(p)), key=lambda f: (f[0] + f[1], f))
+    rows = [(u, v, c) for u, v in freqs for c in range(channels)][:hidden]
+    with torch.no_grad():
+        weight.zero_()
+        for k, (u, v, c) in enumerate(rows):
+            basis = torch.outer(torch.cos(math.pi * u * t), torch.cos(math.pi * v * t))
+            weight[k, c] = (basis / basis.norm()).float()
 
 
 def make_config(vocab_size):
@@ -191,19 +211,15 @@ def negative(rng, scene, spec, hard):
     return neg
 
 
-def batch(rng, vocab, n, hard):
+def batch(rng, vocab, n, hard, captions=True):
     """n images (n / 2 random scenes and their one-attribute twins); per image
     a true caption and two false ones: one with an attribute changed, the
-    other changed with probability `hard`, else an easy one."""
+    other changed with probability `hard`, else an easy one. Without
+    `captions` the images and their auxiliary targets only."""
     base = [scenes.random_scene(rng) for _ in range(n // 2)]
     imgs = base + [scenes.twin(rng, s) for s in base]
     frames = [render_pil.render(rng, s) for s in imgs]
     pix = torch.from_numpy(np.stack([processor.process(f, IMAGE, PATCH) for f in frames]))
-    pos = [scenes.loosen(rng, s["spec"]) for s in imgs]
-    neg1 = [negative(rng, s, p, True) for s, p in zip(imgs, pos)]
-    neg2 = [negative(rng, s, p, rng.random() < hard) for s, p in zip(imgs, pos)]
-    specs = pos + neg1 + neg2
-    ids, mask = pad([vocab_mod.encode(scenes.caption(p), vocab) for p in specs])
     patches = [patch_targets(s, f.size) for s, f in zip(imgs, frames)]
     whole = [scene_targets(s) for s in imgs]
     aux = (torch.from_numpy(np.stack([p[0] for p in patches])),
@@ -211,7 +227,42 @@ def batch(rng, vocab, n, hard):
            torch.from_numpy(np.stack([p[2] for p in patches])),
            torch.tensor([w[0] for w in whole]), torch.tensor([w[1] for w in whole]),
            torch.from_numpy(np.stack([w[2] for w in whole])))
+    if not captions:
+        return pix, None, None, None, aux
+    pos = [scenes.loosen(rng, s["spec"]) for s in imgs]
+    neg1 = [negative(rng, s, p, True) for s, p in zip(imgs, pos)]
+    neg2 = [negative(rng, s, p, rng.random() < hard) for s, p in zip(imgs, pos)]
+    specs = pos + neg1 + neg2
+    ids, mask = pad([vocab_mod.encode(scenes.caption(p), vocab) for p in specs])
     return pix, ids, mask, truth_mask(imgs, specs), aux
+
+
+def step_batch(job):
+    """The batch of one step, from its own random stream (seed, step): a
+    worker process can draw it ahead while the trainer computes, and a
+    resumed run draws the same batches."""
+    seed, step, n, hard, captions = job
+    torch.set_num_threads(1)
+    vocab, _ = vocab_mod.build()
+    return batch(scenes.make_rng(f"{seed}:{step}"), vocab, n, hard, captions)
+
+
+def batches(args, first):
+    """The batches of steps first.. in order, rendered by one worker process
+    (rendering is half a step's time) at most two steps ahead."""
+    def job(step):
+        towers = step < args.towers_steps
+        # the second negative: mostly easy at first, then mostly one-attribute changes
+        hard = min(0.8, 0.2 + max(0, step - args.towers_steps) / max(1, args.steps - args.towers_steps))
+        return (args.seed, step, args.towers_batch if towers else args.batch, hard,
+                step >= args.vision_steps)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        ahead = collections.deque(pool.apply_async(step_batch, (job(s),))
+                                  for s in range(first, min(first + 2, args.steps)))
+        for step in range(first, args.steps):
+            if step + 2 < args.steps:
+                ahead.append(pool.apply_async(step_batch, (job(step + 2),)))
+            yield step, ahead.popleft().get()
 
 
 def masked_ce(logits, target, allowed):
@@ -221,9 +272,19 @@ def masked_ce(logits, target, allowed):
 
 def step_loss(model, aux_heads, pix, ids, mask, truth, aux, cross_modal):
     """The loss; without cross_modal the towers alone (ITC text-image and the
-    auxiliary heads), a cheap first phase."""
+    auxiliary heads), without captions (ids None) the vision tower alone."""
     n = pix.shape[0]
     bt = model.bridgetower
+    visual = bt.vision_model.visual
+    v = visual.ln_pre(visual.embeddings(pix)).transpose(0, 1)
+    images = []
+    for block in visual.transformer.resblocks:
+        v = block(v)
+        images.append(v)
+    feats = visual.ln_post(images[-1].transpose(0, 1))
+    aux_loss = aux_heads.loss(feats, aux)
+    if ids is None:
+        return aux_loss, 0.0, 0.0, aux_loss.item(), 0.0
     # the text tower once per caption, the vision tower once per image
     text_ext = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
     t = bt.text_model.embeddings(ids)
@@ -231,12 +292,6 @@ def step_loss(model, aux_heads, pix, ids, mask, truth, aux, cross_modal):
     for layer in bt.text_model.encoder.layer:
         t = layer(t, text_ext)
         texts.append(t)
-    visual = bt.vision_model.visual
-    v = visual.ln_pre(visual.embeddings(pix)).transpose(0, 1)
-    images = []
-    for block in visual.transformer.resblocks:
-        v = block(v)
-        images.append(v)
     # ITC over the batch
     te = model.itc_text(texts)
     ie = model.itc_image(images)
@@ -247,8 +302,6 @@ def step_loss(model, aux_heads, pix, ids, mask, truth, aux, cross_modal):
     i2t_ok = (~truth.t()) | torch.cat([eye, torch.zeros(n, 2 * n, dtype=torch.bool)], 1)
     itc = (masked_ce(scale * te[:n] @ ie.t(), target, t2i_ok)
            + masked_ce(scale * ie @ te.t(), target, i2t_ok)) / 2
-    feats = visual.ln_post(images[-1].transpose(0, 1))
-    aux_loss = aux_heads.loss(feats, aux)
     if not cross_modal:
         return itc + 0.5 * aux_loss, 0.0, itc.item(), aux_loss.item(), 0.0
     # ITM on (image i, caption i), (image i, caption n + i), (image i, caption 2n + i)
@@ -270,21 +323,23 @@ def step_loss(model, aux_heads, pix, ids, mask, truth, aux, cross_modal):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--steps", type=int, default=9000)
     ap.add_argument("--batch", type=int, default=32, help="images per step")
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=2e-3, help="peak rate of the full phase")
+    ap.add_argument("--towers-lr", type=float, default=1e-3, help="peak rate of the towers phase")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--towers-steps", type=int, default=500,
+    ap.add_argument("--towers-steps", type=int, default=7000,
                     help="first steps without the cross-modal part (ITC and auxiliary heads only)")
     ap.add_argument("--towers-batch", type=int, default=64, help="images per step of that phase")
+    ap.add_argument("--vision-steps", type=int, default=6000,
+                    help="first steps of the towers phase on the vision tower alone (auxiliary heads)")
     ap.add_argument("--checkpoint", help="resume from / save the full training state here")
     ap.add_argument("--init", help="start from this exported folder's weights")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    rng = scenes.make_rng(args.seed)
     vocab, _ = vocab_mod.build()
     cfg = make_config(len(vocab))
     model = btmodel.BridgeTowerItmItc(cfg)
@@ -293,6 +348,7 @@ def main():
     with torch.no_grad():
         model.bridgetower.vision_model.visual.embeddings.position_embedding.weight.copy_(
             sincos_positions(HIDDEN, IMAGE // PATCH))
+    dct_patch_init(model.bridgetower.vision_model.visual.embeddings.patch_embedding.weight)
     aux_heads = Aux()
     if args.init:
         weights = safetensors_np.load(os.path.join(args.init, "model.safetensors"))
@@ -303,10 +359,10 @@ def main():
     def rate(s):
         """Warm-up and cosine decay, once per phase."""
         if s >= args.towers_steps:
-            s, n = s - args.towers_steps, args.steps - args.towers_steps
+            s, n, peak = s - args.towers_steps, args.steps - args.towers_steps, 1.0
         else:
-            n = args.towers_steps
-        return min(1.0, (s + 1) / max(1, n // 30)) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / n)))
+            n, peak = args.towers_steps, args.towers_lr / args.lr
+        return peak * min(1.0, (s + 1) / max(1, n // 30)) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / n)))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, rate)
     first = 0
     if args.checkpoint and os.path.exists(args.checkpoint):
@@ -315,16 +371,12 @@ def main():
         aux_heads.load_state_dict(state["aux"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
-        rng.setstate(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         first = state["step"]
         print(f"resumed at step {first}", flush=True)
     start = time.time()
-    for step in range(first, args.steps):
-        # the second negative: mostly easy at first, then mostly one-attribute changes
-        hard = min(0.8, 0.2 + max(0, step - args.towers_steps) / max(1, args.steps - args.towers_steps))
+    for step, (pix, ids, mask, truth, aux) in batches(args, first):
         towers = step < args.towers_steps
-        pix, ids, mask, truth, aux = batch(rng, vocab, args.towers_batch if towers else args.batch, hard)
         loss, itm, itc, aux_loss, acc = step_loss(model, aux_heads, pix, ids, mask, truth, aux,
                                                   not towers)
         opt.zero_grad()
@@ -340,7 +392,7 @@ def main():
             if args.checkpoint:
                 torch.save({"model": model.state_dict(), "aux": aux_heads.state_dict(),
                             "opt": opt.state_dict(), "sched": sched.state_dict(),
-                            "rng": rng.getstate(), "torch_rng": torch.get_rng_state(),
+                            "torch_rng": torch.get_rng_state(),
                             "step": step + 1}, args.checkpoint)
     print(f"trained {args.steps - first} steps of {args.batch} in {time.time() - start:.0f}s", flush=True)
 
