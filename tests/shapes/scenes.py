@@ -138,14 +138,14 @@ def loosen(rng, spec, keep_pos=0.75, keep_bg=0.5):
 
 # --- truth -----------------------------------------------------------------
 
-def _pos_truth(o, pos):
+def pos_truth(o, pos):
     axis = o["cx"] if pos in ("on the left", "on the right") else o["cy"]
     if pos in ("on the right", "at the bottom"):
         axis = 1 - axis
     return True if axis < 0.38 else False if axis > 0.45 else None
 
 
-def _rel_truth(a, b, rel):
+def rel_truth(a, b, rel):
     dx, dy = b["cx"] - a["cx"], b["cy"] - a["cy"]
     along, across = {"above": (dy, dx), "below": (-dy, dx),
                      "left of": (dx, dy), "right of": (-dx, dy)}[rel]
@@ -156,7 +156,7 @@ def _rel_truth(a, b, rel):
     return None
 
 
-def _and(values):
+def and_truth(values):
     values = list(values)
     if False in values:
         return False
@@ -182,12 +182,12 @@ def truth(scene, spec):
             return False
         if not spec.get("pos"):
             return True
-        return _and(_pos_truth(o, spec["pos"]) for o in match)
+        return and_truth(pos_truth(o, spec["pos"]) for o in match)
     if not bg_ok:
         return False
     a = [o for o in objs if (o["colour"], o["shape"]) == tuple(spec["a"])]
     b = [o for o in objs if (o["colour"], o["shape"]) == tuple(spec["b"])]
-    return _or(_rel_truth(x, y, spec["rel"]) for x in a for y in b if x is not y)
+    return _or(rel_truth(x, y, spec["rel"]) for x in a for y in b if x is not y)
 
 
 # --- hard negatives --------------------------------------------------------

@@ -42,6 +42,7 @@ import vocab as vocab_mod  # noqa: E402
 
 IMAGE, PATCH, HIDDEN, LAYERS, CROSS, MAX_LEN = 96, 16, 128, 3, 2, 32
 FG_WEIGHT = 5.0
+WHERE = len(scenes.POSITIONS) + 2      # scene_targets' position and arrangement flags
 
 
 def sincos_positions(hidden, grid):
@@ -160,29 +161,43 @@ def patch_targets(scene, frame, grid=IMAGE // PATCH, samples=4):
 
 def scene_targets(scene):
     """Whole-image targets: object count (0..2 for 1..3), background (0 =
-    unnamed, 1.. = COLOURS), which (colour, shape) kinds are present."""
+    unnamed, 1.. = COLOURS), which (colour, shape) kinds are present, and
+    where things are: per position whether every object is there, and for
+    two objects whether one is above the other / beside it, each with a
+    weight of 0 where the caption rule (scenes.py) calls it arguable."""
     kinds = np.zeros(len(scenes.COLOURS) * len(scenes.SHAPES), np.float32)
     for o in scene["objects"]:
         kinds[scenes.COLOURS.index(o["colour"]) * len(scenes.SHAPES) + scenes.SHAPES.index(o["shape"])] = 1
     bg = 1 + scenes.COLOURS.index(scene["bg"]) if scene["bg"] else 0
-    return len(scene["objects"]) - 1, bg, kinds
+    truths = [scenes.and_truth(scenes.pos_truth(o, p) for o in scene["objects"])
+              for p in scenes.POSITIONS]
+    objs = scene["objects"]
+    for pair in (("above", "below"), ("left of", "right of")):
+        if len(objs) == 2:
+            t = [scenes.rel_truth(objs[0], objs[1], r) for r in pair]
+            truths.append(True if True in t else False if t == [False, False] else None)
+        else:
+            truths.append(None)
+    where = np.array([t is True for t in truths], np.float32)
+    known = np.array([t is not None for t in truths], np.float32)
+    return len(objs) - 1, bg, kinds, where, known
 
 
 class Aux(torch.nn.Module):
     """Training-only heads on the vision tower (not exported): per patch
-    colour and shape, per image count, background and kinds present. They
-    make the vision tower see the shapes early; the exported model does not
-    contain them."""
+    colour, shape and object centres, per image count, background, kinds
+    present and where the objects are. They make the vision tower see the
+    shapes early; the exported model does not contain them."""
 
     def __init__(self):
         super().__init__()
         nc, ns = len(scenes.COLOURS), len(scenes.SHAPES)
         self.patch = torch.nn.Linear(HIDDEN, 2 + nc + ns + 3)
-        self.image = torch.nn.Linear(HIDDEN, 3 + 1 + nc + nc * ns)
+        self.image = torch.nn.Linear(HIDDEN, 3 + 1 + nc + nc * ns + WHERE)
         self.nc, self.ns = nc, ns
 
     def loss(self, feats, targets):
-        colour, shape, centres, count, bg, kinds = targets
+        colour, shape, centres, count, bg, kinds, where, known = targets
         p = self.patch(feats[:, 1:])
         c = self.image(feats[:, 0])
         nc, ns = self.nc, self.ns
@@ -194,7 +209,8 @@ class Aux(torch.nn.Module):
                 + F.cross_entropy(p[..., 1 + nc:2 + nc + ns].flatten(0, 1), shape.flatten(), weight=ws)
                 + F.cross_entropy(p[..., 2 + nc + self.ns:].flatten(0, 1), centres.flatten())
                 + F.cross_entropy(c[:, :3], count) + F.cross_entropy(c[:, 3:4 + nc], bg)
-                + F.binary_cross_entropy_with_logits(c[:, 4 + nc:], kinds))
+                + F.binary_cross_entropy_with_logits(c[:, 4 + nc:4 + nc + nc * ns], kinds)
+                + F.binary_cross_entropy_with_logits(c[:, 4 + nc + nc * ns:], where, weight=known))
 
 
 def truth_mask(imgs, specs):
@@ -226,7 +242,9 @@ def batch(rng, vocab, n, hard, captions=True):
            torch.from_numpy(np.stack([p[1] for p in patches])),
            torch.from_numpy(np.stack([p[2] for p in patches])),
            torch.tensor([w[0] for w in whole]), torch.tensor([w[1] for w in whole]),
-           torch.from_numpy(np.stack([w[2] for w in whole])))
+           torch.from_numpy(np.stack([w[2] for w in whole])),
+           torch.from_numpy(np.stack([w[3] for w in whole])),
+           torch.from_numpy(np.stack([w[4] for w in whole])))
     if not captions:
         return pix, None, None, None, aux
     pos = [scenes.loosen(rng, s["spec"]) for s in imgs]
@@ -323,7 +341,7 @@ def step_loss(model, aux_heads, pix, ids, mask, truth, aux, cross_modal):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=9000)
+    ap.add_argument("--steps", type=int, default=10000)
     ap.add_argument("--batch", type=int, default=32, help="images per step")
     ap.add_argument("--lr", type=float, default=2e-3, help="peak rate of the full phase")
     ap.add_argument("--towers-lr", type=float, default=1e-3, help="peak rate of the towers phase")
