@@ -214,32 +214,45 @@ pack_v (const Job *j, const float *v, Work *w)
 
 /* ---- register tiles ----------------------------------------------------- */
 
-/* scores[r][0 .. 16 vecs) = scale * q_r . k for 4 rows of packed Q and
- * `vecs` key blocks of packed K. */
+/* acc[r][c] = sum over i < n of a_r's dword i (a bf16 pair, broadcast)
+ * times vector c's dword i of B (16 pairs): 4 rows of `a` (ld_a dwords
+ * apart), `vecs` vectors of B, the vector c of step i at
+ * b + (c * vec_step + i * step) * 16. Both products are this one loop with
+ * K or V in B's layout. */
 INLINE_TILE void
-scores_tile (const int vecs, const guint32 *q, int ld_q, const guint32 *kp,
-             int pairs, float *s, int ld_s, float scale)
+dot_tile (const int vecs, const guint32 *a, int ld_a, const guint32 *b,
+          gsize vec_step, gsize step, int n,
+          __m512 acc[TILE_ROWS][TILE_VECS])
 {
-  __m512 acc[TILE_ROWS][TILE_VECS];
 #pragma GCC unroll 4
   for (int r = 0; r < TILE_ROWS; r++)
 #pragma GCC unroll 4
     for (int c = 0; c < vecs; c++)
       acc[r][c] = _mm512_setzero_ps ();
-  for (int p = 0; p < pairs; p++) {
-    __m512i kv[TILE_VECS];
+  for (int i = 0; i < n; i++) {
+    __m512i bv[TILE_VECS];
 #pragma GCC unroll 4
     for (int c = 0; c < vecs; c++)
-      kv[c] = _mm512_loadu_si512 (kp + ((gsize) c * pairs + p) * LANES);
+      bv[c] = _mm512_loadu_si512 (b + (c * vec_step + i * step) * LANES);
 #pragma GCC unroll 4
     for (int r = 0; r < TILE_ROWS; r++) {
-      __m512i qr = _mm512_set1_epi32 ((int) q[(gsize) r * ld_q + p]);
+      __m512i ar = _mm512_set1_epi32 ((int) a[(gsize) r * ld_a + i]);
 #pragma GCC unroll 4
       for (int c = 0; c < vecs; c++)
-        acc[r][c] = _mm512_dpbf16_ps (acc[r][c], (__m512bh) qr,
-                                      (__m512bh) kv[c]);
+        acc[r][c] = _mm512_dpbf16_ps (acc[r][c], (__m512bh) ar,
+                                      (__m512bh) bv[c]);
     }
   }
+}
+
+/* scores[r][0 .. 16 vecs) = scale * q_r . k for 4 rows of packed Q and
+ * `vecs` key blocks of packed K ([block][pair][key]). */
+INLINE_TILE void
+scores_tile (const int vecs, const guint32 *q, int ld_q, const guint32 *kp,
+             int pairs, float *s, int ld_s, float scale)
+{
+  __m512 acc[TILE_ROWS][TILE_VECS];
+  dot_tile (vecs, q, ld_q, kp, pairs, 1, pairs, acc);
   const __m512 sc = _mm512_set1_ps (scale);
 #pragma GCC unroll 4
   for (int r = 0; r < TILE_ROWS; r++)
@@ -250,32 +263,15 @@ scores_tile (const int vecs, const guint32 *q, int ld_q, const guint32 *kp,
 }
 
 /* out[r][0 .. channels) = inv[r] (e_r . V) for 4 rows of exponentials
- * (the first `rows` stored) and `vecs` channel vectors of packed V. */
+ * (the first `rows` stored) and `vecs` channel vectors of packed V
+ * ([key pair][channel vector]). */
 INLINE_TILE void
 pv_tile (const int vecs, const guint32 *p, int ld_p, const guint32 *vp,
          int ch_vecs, int key_pairs, const float *inv, float *out, int ldo,
          int rows, int channels)
 {
   __m512 acc[TILE_ROWS][TILE_VECS];
-#pragma GCC unroll 4
-  for (int r = 0; r < TILE_ROWS; r++)
-#pragma GCC unroll 4
-    for (int c = 0; c < vecs; c++)
-      acc[r][c] = _mm512_setzero_ps ();
-  for (int kp = 0; kp < key_pairs; kp++) {
-    __m512i vv[TILE_VECS];
-#pragma GCC unroll 4
-    for (int c = 0; c < vecs; c++)
-      vv[c] = _mm512_loadu_si512 (vp + ((gsize) kp * ch_vecs + c) * LANES);
-#pragma GCC unroll 4
-    for (int r = 0; r < TILE_ROWS; r++) {
-      __m512i pr = _mm512_set1_epi32 ((int) p[(gsize) r * ld_p + kp]);
-#pragma GCC unroll 4
-      for (int c = 0; c < vecs; c++)
-        acc[r][c] = _mm512_dpbf16_ps (acc[r][c], (__m512bh) pr,
-                                      (__m512bh) vv[c]);
-    }
-  }
+  dot_tile (vecs, p, ld_p, vp, 1, ch_vecs, key_pairs, acc);
   for (int r = 0; r < rows; r++)
 #pragma GCC unroll 4
     for (int c = 0; c < vecs; c++) {

@@ -21,6 +21,7 @@ whole state every 100 steps and resumes from it, with the same result as an
 uninterrupted run."""
 import argparse
 import collections
+import functools
 import json
 import math
 import multiprocessing
@@ -255,14 +256,19 @@ def batch(rng, vocab, n, hard, captions=True):
     return pix, ids, mask, truth_mask(imgs, specs), aux
 
 
+@functools.lru_cache(maxsize=None)
+def domain_vocab():
+    """The tokenizer's vocabulary, built once per process."""
+    return vocab_mod.build()[0]
+
+
 def step_batch(job):
     """The batch of one step, from its own random stream (seed, step): a
     worker process can draw it ahead while the trainer computes, and a
     resumed run draws the same batches."""
     seed, step, n, hard, captions = job
     torch.set_num_threads(1)
-    vocab, _ = vocab_mod.build()
-    return batch(scenes.make_rng(f"{seed}:{step}"), vocab, n, hard, captions)
+    return batch(scenes.make_rng(f"{seed}:{step}"), domain_vocab(), n, hard, captions)
 
 
 def batches(args, first):
@@ -358,8 +364,7 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    vocab, _ = vocab_mod.build()
-    cfg = make_config(len(vocab))
+    cfg = make_config(len(domain_vocab()))
     model = btmodel.BridgeTowerItmItc(cfg)
     # PyTorch's default initialisation: with BERT's N(0, 0.02) the vision
     # class token stayed at the mean of the patches for much longer
