@@ -44,6 +44,7 @@ import vocab as vocab_mod  # noqa: E402
 IMAGE, PATCH, HIDDEN, LAYERS, CROSS, MAX_LEN = 96, 16, 128, 3, 2, 32
 FG_WEIGHT = 5.0
 WHERE = len(scenes.POSITIONS) + 2      # scene_targets' position and arrangement flags
+PLACE_WEIGHT = 4.0                     # the kinds' centres (squared error) among the aux terms
 
 
 def sincos_positions(hidden, grid):
@@ -128,7 +129,8 @@ def pad(seqs):
 def patch_targets(scene, frame, grid=IMAGE // PATCH, samples=4):
     """Per patch of the model's grid, the colour (0 = none, 1.. = COLOURS) and
     shape (0 = none, 1.. = SHAPES) of the object covering most of it (at least
-    a quarter), from the scene's geometry (squares and triangles unrotated),
+    a quarter, or the patch holding most of a smaller object), from the
+    scene's geometry (squares and triangles unrotated),
     and the number of object centres in it. `frame` is the rendered (width,
     height): where the scene lands in the processed crop depends on it."""
     sx, ox, sy, oy = processor.scene_to_crop(frame[0], frame[1], IMAGE, PATCH)
@@ -147,6 +149,11 @@ def patch_targets(scene, frame, grid=IMAGE // PATCH, samples=4):
         else:                       # apex up, base at cy + r (render_pil's triangle)
             inside = (np.abs(dy) <= r) & (np.abs(dx) <= (dy + r) / 2)
         cov = inside.reshape(grid, samples, grid, samples).mean((1, 3))
+        # a small shape covers under a quarter of any patch: it still names
+        # the patch that holds most of it (else that patch is taught "none")
+        top = np.unravel_index(np.argmax(cov), cov.shape)
+        if cov[top] > 0:
+            cov[top] = max(cov[top], 0.26)
         more = cov > best
         best = np.where(more, cov, best)
         colour[more] = 1 + scenes.COLOURS.index(o["colour"])
@@ -160,19 +167,29 @@ def patch_targets(scene, frame, grid=IMAGE // PATCH, samples=4):
     return colour.ravel(), shape.ravel(), np.minimum(centres, 2).ravel()
 
 
+def kind_index(o):
+    """The object's (colour, shape) kind as 0..17."""
+    return scenes.COLOURS.index(o["colour"]) * len(scenes.SHAPES) + scenes.SHAPES.index(o["shape"])
+
+
 def scene_targets(scene):
     """Whole-image targets: object count (0..2 for 1..3), background (0 =
     unnamed, 1.. = COLOURS), which (colour, shape) kinds are present, and
     where things are: per position whether every object is there, and for
     two objects whether one is above the other / beside it, each with a
-    weight of 0 where the caption rule (scenes.py) calls it arguable."""
-    kinds = np.zeros(len(scenes.COLOURS) * len(scenes.SHAPES), np.float32)
-    for o in scene["objects"]:
-        kinds[scenes.COLOURS.index(o["colour"]) * len(scenes.SHAPES) + scenes.SHAPES.index(o["shape"])] = 1
-    bg = 1 + scenes.COLOURS.index(scene["bg"]) if scene["bg"] else 0
-    truths = [scenes.and_truth(scenes.pos_truth(o, p) for o in scene["objects"])
-              for p in scenes.POSITIONS]
+    weight of 0 where the caption rule (scenes.py) calls it arguable; and
+    each present kind's mean centre (-1..1 across the square), which tells
+    which of two kinds is above or left of the other, as relations ask."""
     objs = scene["objects"]
+    kinds = np.zeros(len(scenes.COLOURS) * len(scenes.SHAPES), np.float32)
+    places = np.zeros((len(kinds), 2), np.float32)
+    for o in objs:
+        kinds[kind_index(o)] += 1
+        places[kind_index(o)] += (2 * o["cx"] - 1, 2 * o["cy"] - 1)
+    places /= np.maximum(kinds, 1)[:, None]
+    kinds = np.minimum(kinds, 1)
+    bg = 1 + scenes.COLOURS.index(scene["bg"]) if scene["bg"] else 0
+    truths = [scenes.and_truth(scenes.pos_truth(o, p) for o in objs) for p in scenes.POSITIONS]
     for pair in (("above", "below"), ("left of", "right of")):
         if len(objs) == 2:
             t = [scenes.rel_truth(objs[0], objs[1], r) for r in pair]
@@ -181,24 +198,25 @@ def scene_targets(scene):
             truths.append(None)
     where = np.array([t is True for t in truths], np.float32)
     known = np.array([t is not None for t in truths], np.float32)
-    return len(objs) - 1, bg, kinds, where, known
+    return len(objs) - 1, bg, kinds, where, known, places
 
 
 class Aux(torch.nn.Module):
     """Training-only heads on the vision tower (not exported): per patch
     colour, shape and object centres, per image count, background, kinds
-    present and where the objects are. They make the vision tower see the
-    shapes early; the exported model does not contain them."""
+    present, where the objects are and where each kind is. They make the
+    vision tower see the shapes early; the exported model does not contain
+    them."""
 
     def __init__(self):
         super().__init__()
         nc, ns = len(scenes.COLOURS), len(scenes.SHAPES)
         self.patch = torch.nn.Linear(HIDDEN, 2 + nc + ns + 3)
-        self.image = torch.nn.Linear(HIDDEN, 3 + 1 + nc + nc * ns + WHERE)
+        self.image = torch.nn.Linear(HIDDEN, 3 + 1 + nc + nc * ns + WHERE + 2 * nc * ns)
         self.nc, self.ns = nc, ns
 
     def loss(self, feats, targets):
-        colour, shape, centres, count, bg, kinds, where, known = targets
+        colour, shape, centres, count, bg, kinds, where, known, places = targets
         p = self.patch(feats[:, 1:])
         c = self.image(feats[:, 0])
         nc, ns = self.nc, self.ns
@@ -211,7 +229,10 @@ class Aux(torch.nn.Module):
                 + F.cross_entropy(p[..., 2 + nc + self.ns:].flatten(0, 1), centres.flatten())
                 + F.cross_entropy(c[:, :3], count) + F.cross_entropy(c[:, 3:4 + nc], bg)
                 + F.binary_cross_entropy_with_logits(c[:, 4 + nc:4 + nc + nc * ns], kinds)
-                + F.binary_cross_entropy_with_logits(c[:, 4 + nc + nc * ns:], where, weight=known))
+                + F.binary_cross_entropy_with_logits(c[:, 4 + nc + nc * ns:4 + nc + nc * ns + WHERE],
+                                                     where, weight=known)
+                + PLACE_WEIGHT * ((c[:, 4 + nc + nc * ns + WHERE:].view(-1, nc * ns, 2) - places) ** 2
+                                  * kinds[..., None]).sum() / (2 * kinds.sum()))
 
 
 def truth_mask(imgs, specs):
@@ -245,7 +266,8 @@ def batch(rng, vocab, n, hard, captions=True):
            torch.tensor([w[0] for w in whole]), torch.tensor([w[1] for w in whole]),
            torch.from_numpy(np.stack([w[2] for w in whole])),
            torch.from_numpy(np.stack([w[3] for w in whole])),
-           torch.from_numpy(np.stack([w[4] for w in whole])))
+           torch.from_numpy(np.stack([w[4] for w in whole])),
+           torch.from_numpy(np.stack([w[5] for w in whole])))
     if not captions:
         return pix, None, None, None, aux
     pos = [scenes.loosen(rng, s["spec"]) for s in imgs]
@@ -347,7 +369,7 @@ def step_loss(model, aux_heads, pix, ids, mask, truth, aux, cross_modal):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=10000)
+    ap.add_argument("--steps", type=int, default=10600)
     ap.add_argument("--batch", type=int, default=32, help="images per step")
     ap.add_argument("--lr", type=float, default=2e-3, help="peak rate of the full phase")
     ap.add_argument("--towers-lr", type=float, default=1e-3, help="peak rate of the towers phase")
