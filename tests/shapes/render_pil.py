@@ -29,11 +29,13 @@ def shape_points(o, x0, side, rot, tri_w):
 
 def render(rng, scene):
     """A scene -> PIL RGB image of a random size and aspect."""
-    h = rng.randint(64, 320)
+    # from 120 px high, the smallest frame the model is asked to read: on
+    # lower frames a small square and circle are the same few pixels
+    h = rng.randint(120, 320)
     w = int(h * rng.choice(ASPECTS))
     # aliased or supersampled (larger frames are anti-aliased by the
-    # processor's downscale anyway, so only small ones are supersampled)
-    ss = 3 if h < 140 and rng.random() < 0.5 else 1
+    # processor's downscale anyway, so only smaller ones are supersampled)
+    ss = 3 if h < 180 and rng.random() < 0.5 else 1
     bg = jitter(rng, RGB[scene["bg"]]) if scene["bg"] else jitter(rng, scene["bg_rgb"], 15)
     img = Image.new("RGB", (w * ss, h * ss), bg)
     d = ImageDraw.Draw(img)
@@ -52,6 +54,6 @@ def render(rng, scene):
         img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
     if rng.random() < 0.7:
         buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=rng.randint(20, 90))
+        img.save(buf, "JPEG", quality=rng.randint(30, 90))
         img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
     return img

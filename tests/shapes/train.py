@@ -12,8 +12,10 @@ with its own warm-up and cosine decay:
             and kinds), from a DCT patch embedding; then the text tower and
             ITC text-image join;
   full    - adds the cross-modal encoder: ITM on the true caption against one
-            with an attribute changed and a second false one (increasingly
-            also a one-attribute change), ITC text-cross and image-cross.
+            with an attribute changed (for half of the relation scenes, the
+            relation or the objects' order) and a second false one
+            (increasingly also a one-attribute change), ITC text-cross and
+            image-cross.
 Batches hold random scenes and their one-attribute twins, drawn from the
 step's own random stream; pairs whose caption is also true (or arguably true)
 of another image of the batch are masked out of ITC. --checkpoint saves the
@@ -45,6 +47,7 @@ IMAGE, PATCH, HIDDEN, LAYERS, CROSS, MAX_LEN = 96, 16, 128, 3, 2, 32
 FG_WEIGHT = 5.0
 WHERE = len(scenes.POSITIONS) + 2      # scene_targets' position and arrangement flags
 PLACE_WEIGHT = 4.0                     # the kinds' centres (squared error) among the aux terms
+ORDER_SHARE = 0.5                      # relation scenes' hard negatives that test order
 
 
 def sincos_positions(hidden, grid):
@@ -240,10 +243,26 @@ def truth_mask(imgs, specs):
     return torch.tensor([[scenes.truth(s, p) is not False for s in imgs] for p in specs])
 
 
+def order_negatives(scene, spec):
+    """The false captions of a relation scene that keep its objects: another
+    relation, or the two objects named the other way round (the same words:
+    only their order says which is which)."""
+    swapped = dict(spec, a=spec["b"], b=spec["a"])
+    negs = scenes.hard_negatives(scene, spec, "relation")
+    return negs + [swapped] if scenes.truth(scene, swapped) is False else negs
+
+
 def negative(rng, scene, spec, hard):
     """A caption false of the scene: one attribute of `spec` changed when
-    `hard` (and one can be), else the caption of a fresh random scene."""
-    neg = scenes.random_hard_negative(rng, scene, spec) if hard else None
+    `hard` (and one can be), else the caption of a fresh random scene. Half
+    of a relation scene's hard negatives are order negatives: the relation
+    read the wrong way round was its most common mistake."""
+    neg = None
+    if hard and spec["kind"] == "relation" and rng.random() < ORDER_SHARE:
+        negs = order_negatives(scene, spec)
+        neg = rng.choice(negs) if negs else None
+    if hard and neg is None:
+        neg = scenes.random_hard_negative(rng, scene, spec)
     while neg is None or scenes.truth(scene, neg) is not False:
         neg = scenes.loosen(rng, scenes.random_scene(rng)["spec"])
     return neg
