@@ -47,6 +47,8 @@ IMAGE, PATCH, HIDDEN, LAYERS, CROSS, MAX_LEN = 96, 16, 128, 3, 2, 32
 FG_WEIGHT = 5.0
 WHERE = len(scenes.POSITIONS) + 2      # scene_targets' position and arrangement flags
 PLACE_WEIGHT = 4.0                     # the kinds' centres (squared error) among the aux terms
+SMALL_WEIGHT = 3.0                     # per-patch shape of the smallest shapes (< 14% high):
+                                       # squares of that size were read as circles
 ORDER_SHARE = 0.5                      # relation scenes' hard negatives that test order
 
 
@@ -133,8 +135,9 @@ def patch_targets(scene, frame, grid=IMAGE // PATCH, samples=4):
     """Per patch of the model's grid, the colour (0 = none, 1.. = COLOURS) and
     shape (0 = none, 1.. = SHAPES) of the object covering most of it (at least
     a quarter, or the patch holding most of a smaller object), from the
-    scene's geometry (squares and triangles unrotated),
-    and the number of object centres in it. `frame` is the rendered (width,
+    scene's geometry (squares and triangles unrotated), the number of object
+    centres in it, and whether that object is one of the smallest (their
+    shape weighs SMALL_WEIGHT times more). `frame` is the rendered (width,
     height): where the scene lands in the processed crop depends on it."""
     sx, ox, sy, oy = processor.scene_to_crop(frame[0], frame[1], IMAGE, PATCH)
     t = (np.arange(grid * samples) + 0.5) / (grid * samples)
@@ -142,6 +145,7 @@ def patch_targets(scene, frame, grid=IMAGE // PATCH, samples=4):
     best = np.full((grid, grid), 0.25)
     colour = np.zeros((grid, grid), np.int64)
     shape = np.zeros((grid, grid), np.int64)
+    small = np.zeros((grid, grid), np.float32)
     for o in scene["objects"]:
         r = o["size"] / 2
         dx, dy = xs - o["cx"], ys - o["cy"]
@@ -161,13 +165,14 @@ def patch_targets(scene, frame, grid=IMAGE // PATCH, samples=4):
         best = np.where(more, cov, best)
         colour[more] = 1 + scenes.COLOURS.index(o["colour"])
         shape[more] = 1 + scenes.SHAPES.index(o["shape"])
+        small[more] = o["size"] < 0.14
     # how many object centres each patch holds (0..2): count and place
     centres = np.zeros((grid, grid), np.int64)
     for o in scene["objects"]:
         x, y = sx * o["cx"] + ox, sy * o["cy"] + oy
         if 0 <= x < 1 and 0 <= y < 1:
             centres[int(y * grid), int(x * grid)] += 1
-    return colour.ravel(), shape.ravel(), np.minimum(centres, 2).ravel()
+    return colour.ravel(), shape.ravel(), np.minimum(centres, 2).ravel(), small.ravel()
 
 
 def kind_index(o):
@@ -219,7 +224,7 @@ class Aux(torch.nn.Module):
         self.nc, self.ns = nc, ns
 
     def loss(self, feats, targets):
-        colour, shape, centres, count, bg, kinds, where, known, places = targets
+        colour, shape, centres, small, count, bg, kinds, where, known, places = targets
         p = self.patch(feats[:, 1:])
         c = self.image(feats[:, 0])
         nc, ns = self.nc, self.ns
@@ -228,7 +233,8 @@ class Aux(torch.nn.Module):
         wc = torch.tensor([1.0] + [FG_WEIGHT] * nc)
         ws = torch.tensor([1.0] + [FG_WEIGHT] * ns)
         return (F.cross_entropy(p[..., :1 + nc].flatten(0, 1), colour.flatten(), weight=wc)
-                + F.cross_entropy(p[..., 1 + nc:2 + nc + ns].flatten(0, 1), shape.flatten(), weight=ws)
+                + weighted_ce(p[..., 1 + nc:2 + nc + ns].flatten(0, 1), shape.flatten(),
+                              ws[shape.flatten()] * (1 + (SMALL_WEIGHT - 1) * small.flatten()))
                 + F.cross_entropy(p[..., 2 + nc + self.ns:].flatten(0, 1), centres.flatten())
                 + F.cross_entropy(c[:, :3], count) + F.cross_entropy(c[:, 3:4 + nc], bg)
                 + F.binary_cross_entropy_with_logits(c[:, 4 + nc:4 + nc + nc * ns], kinds)
@@ -236,6 +242,11 @@ class Aux(torch.nn.Module):
                                                      where, weight=known)
                 + PLACE_WEIGHT * ((c[:, 4 + nc + nc * ns + WHERE:].view(-1, nc * ns, 2) - places) ** 2
                                   * kinds[..., None]).sum() / (2 * kinds.sum()))
+
+
+def weighted_ce(logits, target, weight):
+    """Cross entropy with a weight per item (normalised like F.cross_entropy's per-class weight)."""
+    return (F.cross_entropy(logits, target, reduction="none") * weight).sum() / weight.sum()
 
 
 def truth_mask(imgs, specs):
@@ -282,6 +293,7 @@ def batch(rng, vocab, n, hard, captions=True):
     aux = (torch.from_numpy(np.stack([p[0] for p in patches])),
            torch.from_numpy(np.stack([p[1] for p in patches])),
            torch.from_numpy(np.stack([p[2] for p in patches])),
+           torch.from_numpy(np.stack([p[3] for p in patches])),
            torch.tensor([w[0] for w in whole]), torch.tensor([w[1] for w in whole]),
            torch.from_numpy(np.stack([w[2] for w in whole])),
            torch.from_numpy(np.stack([w[3] for w in whole])),
