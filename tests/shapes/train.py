@@ -47,8 +47,9 @@ IMAGE, PATCH, HIDDEN, LAYERS, CROSS, MAX_LEN = 96, 16, 128, 3, 2, 32
 FG_WEIGHT = 5.0
 WHERE = len(scenes.POSITIONS) + 2      # scene_targets' position and arrangement flags
 PLACE_WEIGHT = 4.0                     # the kinds' centres (squared error) among the aux terms
-SMALL_WEIGHT = 3.0                     # per-patch shape of the smallest shapes (< 14% high):
-                                       # squares of that size were read as circles
+SMALL_SIZE = 0.14                      # of the frame height: the smallest shapes, whose
+SMALL_WEIGHT = 3.0                     # per-patch shape weighs this much more (small squares
+                                       # were read as circles)
 ORDER_SHARE = 0.5                      # relation scenes' hard negatives that test order
 
 
@@ -165,7 +166,7 @@ def patch_targets(scene, frame, grid=IMAGE // PATCH, samples=4):
         best = np.where(more, cov, best)
         colour[more] = 1 + scenes.COLOURS.index(o["colour"])
         shape[more] = 1 + scenes.SHAPES.index(o["shape"])
-        small[more] = o["size"] < 0.14
+        small[more] = o["size"] < SMALL_SIZE
     # how many object centres each patch holds (0..2): count and place
     centres = np.zeros((grid, grid), np.int64)
     for o in scene["objects"]:
