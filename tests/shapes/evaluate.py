@@ -174,6 +174,15 @@ def main():
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
+    # the library's own check first: a wrong folder fails here, not after
+    # a minute of rendering and with the whole command line in a traceback
+    try:
+        check = subprocess.run([args.bridgetower, "inspect", args.model],
+                               capture_output=True, text=True)
+    except FileNotFoundError:
+        sys.exit(f"evaluate.py: no command {args.bridgetower} (see --bridgetower)")
+    if check.returncode != 0:
+        sys.exit(f"evaluate.py: {args.model}: {check.stderr.strip() or 'not a loadable model'}")
     with tempfile.TemporaryDirectory() as work:
         result = evaluate(args.bridgetower, args.model, work, args.itm_scenes, args.seed)
     print(f"{'attribute':10} {'ITM acc':>8} {'chance':>7} {'ITC R@1/100':>12}")
