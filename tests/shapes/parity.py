@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Checks btmodel.py against the golden outputs HF transformers computed
 (tests/data/golden): ITM logits and ITC embeddings of every ITM / ITC case,
-covering the add, scaled_add and interpolate link towers. Run before
-training; exits non-zero on a mismatch."""
+covering the add, scaled_add and interpolate link towers, and
+processor.py's pixel values against HF's image processor (a crop smaller
+than the resize, as bt-shapes uses). Run before training; exits non-zero on
+a mismatch."""
 import json
 import os
 import sys
@@ -17,6 +19,7 @@ except ImportError:             # only retraining needs torch: skip (meson's 77)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btmodel  # noqa: E402
+import processor  # noqa: E402
 import safetensors_np  # noqa: E402
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "golden")
@@ -69,8 +72,35 @@ def check(name, head):
     return True
 
 
+def check_processor(config):
+    """The training inputs' pixel values against HF's on the golden RGB
+    images (exact up to float32 rounding)."""
+    from PIL import Image
+    folder = os.path.join(GOLDEN, "image_processor", config)
+    cfg = json.load(open(os.path.join(folder, "preprocessor_config.json")))
+    expected = safetensors_np.load(os.path.join(folder, "expected.safetensors"))
+    mean, std = (np.array(cfg[k], np.float32) for k in ("image_mean", "image_std"))
+    images = os.path.join(GOLDEN, "inputs", "images")
+    ok = True
+    for key in sorted(expected):
+        name = key.split(".")[0]
+        path = os.path.join(images, name + ".png")
+        if not key.endswith(".pixel_values") or not os.path.exists(path):
+            continue
+        img = Image.open(path)
+        if img.mode != "RGB":
+            continue
+        crop = (cfg.get("crop_size") or cfg["size"])["shortest_edge"]     # HF: null = size
+        got = processor.process(img, cfg["size"]["shortest_edge"], crop, cfg["size_divisor"], mean, std)
+        err = float(np.abs(got - expected[key][0]).max())
+        print(f"processor {config} {name}: max |diff| {err:.2e} {'ok' if err <= 1e-6 else 'MISMATCH'}")
+        ok = ok and err <= 1e-6
+    return ok
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    ok = all([check(n, h) for n, h in MODELS.items()])
+    ok = all([check(n, h) for n, h in MODELS.items()]
+             + [check_processor(c) for c in ("default", "se100_crop99_mean05")])
     print("parity:", "ok" if ok else "FAILED")
     sys.exit(0 if ok else 1)

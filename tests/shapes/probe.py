@@ -42,7 +42,7 @@ def scenes_and_labels(rng, n, held_out):
             frame = Image.fromarray(render_np.render(s, w, h, samples=1 + 3 * (i % 2)))
         else:
             frame = render_pil.render(rng, s)
-        pix.append(processor.process(frame, train.IMAGE, train.PATCH))
+        pix.append(processor.process(frame, train.SHORTER, train.IMAGE, train.PATCH))
         shape.append(scenes.SHAPES.index(s["spec"]["shape"]))
         count.append(s["spec"]["count"] - 1)
     return torch.from_numpy(np.stack(pix)), torch.tensor(shape), torch.tensor(count)

@@ -19,13 +19,13 @@ def resized_size(w, h, shorter, divisor):
     return max(1, nw // divisor) * divisor, max(1, nh // divisor) * divisor
 
 
-def scene_to_crop(w, h, size, divisor):
-    """How the scene's central square (side h) of a w x h frame lands in the
-    processed size x size crop: (sx, ox, sy, oy) with crop fraction
+def scene_to_crop(w, h, shorter, size, divisor):
+    """How the scene's central square (side h) of a w x h frame, resized to
+    `shorter`, lands in the processed size x size crop: (sx, ox, sy, oy) with crop fraction
     x = sx * scene_x + ox (and y alike), scene coordinates as fractions of
     the square. Wide frames are scaled down by the 1333/800 cap and squeezed
     by the size_divisor rounding, then padded: the square is not the crop."""
-    nw, nh = resized_size(w, h, size, divisor)
+    nw, nh = resized_size(w, h, shorter, divisor)
     def axis(n, full, start, span):
         off = -((n - size) // 2) if n >= size else (size - n + 1) // 2
         return span * n / full / size, (start * n / full + off) / size
@@ -34,9 +34,10 @@ def scene_to_crop(w, h, size, divisor):
     return sx, ox, sy, oy
 
 
-def process(img, size, divisor):
-    """PIL RGB image -> float32 (3, size, size) pixel values."""
-    w, h = resized_size(img.width, img.height, size, divisor)
+def process(img, shorter, size, divisor, mean=MEAN, std=STD):
+    """PIL RGB image -> float32 (3, size, size) pixel values: the short side
+    resized to `shorter`, then the central size x size crop."""
+    w, h = resized_size(img.width, img.height, shorter, divisor)
     a = np.asarray(img.resize((w, h), Image.BICUBIC) if (w, h) != img.size else img)
     out = np.zeros((size, size, 3), np.uint8)
     def axis(n):                        # source start, destination start, length
@@ -45,4 +46,4 @@ def process(img, size, divisor):
     sy, dy, ny = axis(h)
     out[dy:dy + ny, dx:dx + nx] = a[sy:sy + ny, sx:sx + nx]
     x = (out.astype(np.float64) * (1 / 255)).astype(np.float32)
-    return ((x - MEAN) / STD).transpose(2, 0, 1)
+    return ((x - mean) / std).transpose(2, 0, 1)

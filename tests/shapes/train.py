@@ -13,10 +13,12 @@ with its own warm-up and cosine decay:
             ITC text-image join;
   full    - adds the cross-modal encoder: ITM on the true caption against one
             with an attribute changed (for half of the relation scenes, the
-            relation or the objects' order) and a second false one
+            relation or the objects' order; for half of the rest of the scenes
+            with a small shape, the shape) and a second false one
             (increasingly also a one-attribute change), ITC text-cross and
             image-cross.
-Batches hold random scenes and their one-attribute twins, drawn from the
+Batches hold random scenes and their one-attribute twins (for half of the
+scenes with a small shape, the same scene in another shape), drawn from the
 step's own random stream; pairs whose caption is also true (or arguably true)
 of another image of the batch are masked out of ITC. --checkpoint saves the
 whole state every 100 steps and resumes from it, with the same result as an
@@ -44,6 +46,10 @@ import scenes  # noqa: E402
 import vocab as vocab_mod  # noqa: E402
 
 IMAGE, PATCH, HIDDEN, LAYERS, CROSS, MAX_LEN = 96, 16, 128, 3, 2, 32
+SHORTER = 104                          # the processor's resize of the short side: HF's
+                                       # 1333/800 cap and size divisor then give 16:9
+                                       # frames 96 px (80 from 96) and every aspect from
+                                       # 1:1 to 16:9 its whole central square in the crop
 FG_WEIGHT = 5.0
 WHERE = len(scenes.POSITIONS) + 2      # scene_targets' position and arrangement flags
 PLACE_WEIGHT = 4.0                     # the kinds' centres (squared error) among the aux terms
@@ -51,6 +57,8 @@ SMALL_SIZE = 0.14                      # of the frame height: the smallest shape
 SMALL_WEIGHT = 3.0                     # per-patch shape weighs this much more (small squares
                                        # were read as circles)
 ORDER_SHARE = 0.5                      # relation scenes' hard negatives that test order
+SHAPE_SHARE = 0.5                      # scenes with a small shape: their twins and hard
+                                       # negatives that change shape alone
 
 
 def sincos_positions(hidden, grid):
@@ -107,7 +115,7 @@ def make_config(vocab_size):
 
 def preprocessor_config():
     return {"image_processor_type": "BridgeTowerImageProcessor", "processor_class": "BridgeTowerProcessor",
-            "do_resize": True, "size": {"shortest_edge": IMAGE}, "size_divisor": PATCH,
+            "do_resize": True, "size": {"shortest_edge": SHORTER}, "size_divisor": PATCH,
             "resample": 3, "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
             "image_mean": processor.MEAN.tolist(), "image_std": processor.STD.tolist(),
             "do_center_crop": True, "crop_size": {"shortest_edge": IMAGE}, "do_pad": True}
@@ -140,7 +148,7 @@ def patch_targets(scene, frame, grid=IMAGE // PATCH, samples=4):
     centres in it, and whether that object is one of the smallest (their
     shape weighs SMALL_WEIGHT times more). `frame` is the rendered (width,
     height): where the scene lands in the processed crop depends on it."""
-    sx, ox, sy, oy = processor.scene_to_crop(frame[0], frame[1], IMAGE, PATCH)
+    sx, ox, sy, oy = processor.scene_to_crop(frame[0], frame[1], SHORTER, IMAGE, PATCH)
     t = (np.arange(grid * samples) + 0.5) / (grid * samples)
     ys, xs = np.meshgrid((t - oy) / sy, (t - ox) / sx, indexing="ij")   # scene coordinates
     best = np.full((grid, grid), 0.25)
@@ -264,14 +272,50 @@ def order_negatives(scene, spec):
     return negs + [swapped] if scenes.truth(scene, swapped) is False else negs
 
 
+def has_small(scene):
+    return min(o["size"] for o in scene["objects"]) < SMALL_SIZE
+
+
+def shape_twin(rng, scene):
+    """The scene with the shape of its group (or of the smaller object of its
+    relation) changed and everything else where it was: two images that only
+    shape tells apart."""
+    spec, objs = dict(scene["spec"]), [dict(o) for o in scene["objects"]]
+    if spec["kind"] == "group":
+        spec["shape"] = rng.choice([x for x in scenes.SHAPES if x != spec["shape"]])
+        for o in objs:
+            o["shape"] = spec["shape"]
+    else:
+        i = 0 if objs[0]["size"] <= objs[1]["size"] else 1
+        key, other = ("a", "b") if i == 0 else ("b", "a")
+        shapes = [x for x in scenes.SHAPES
+                  if x != objs[i]["shape"] and (spec[key][0], x) != spec[other]]
+        objs[i]["shape"] = rng.choice(shapes)
+        spec[key] = (spec[key][0], objs[i]["shape"])
+    return dict(scene, objects=objs, spec=spec)
+
+
+def twin(rng, scene):
+    """A scene with one attribute changed (scenes.twin); for a scene with a
+    small shape, half the time the same scene in another shape."""
+    if has_small(scene) and rng.random() < SHAPE_SHARE:
+        return shape_twin(rng, scene)
+    return scenes.twin(rng, scene)
+
+
 def negative(rng, scene, spec, hard):
     """A caption false of the scene: one attribute of `spec` changed when
     `hard` (and one can be), else the caption of a fresh random scene. Half
     of a relation scene's hard negatives are order negatives: the relation
-    read the wrong way round was its most common mistake."""
+    read the wrong way round was its most common mistake; half of the rest
+    change the shape when the scene holds a small one (small squares read as
+    circles were the shape mistakes)."""
     neg = None
     if hard and spec["kind"] == "relation" and rng.random() < ORDER_SHARE:
         negs = order_negatives(scene, spec)
+        neg = rng.choice(negs) if negs else None
+    if hard and neg is None and has_small(scene) and rng.random() < SHAPE_SHARE:
+        negs = scenes.hard_negatives(scene, spec, "shape")
         neg = rng.choice(negs) if negs else None
     if hard and neg is None:
         neg = scenes.random_hard_negative(rng, scene, spec)
@@ -286,9 +330,9 @@ def batch(rng, vocab, n, hard, captions=True):
     other changed with probability `hard`, else an easy one. Without
     `captions` the images and their auxiliary targets only."""
     base = [scenes.random_scene(rng) for _ in range(n // 2)]
-    imgs = base + [scenes.twin(rng, s) for s in base]
+    imgs = base + [twin(rng, s) for s in base]
     frames = [render_pil.render(rng, s) for s in imgs]
-    pix = torch.from_numpy(np.stack([processor.process(f, IMAGE, PATCH) for f in frames]))
+    pix = torch.from_numpy(np.stack([processor.process(f, SHORTER, IMAGE, PATCH) for f in frames]))
     patches = [patch_targets(s, f.size) for s, f in zip(imgs, frames)]
     whole = [scene_targets(s) for s in imgs]
     aux = (torch.from_numpy(np.stack([p[0] for p in patches])),
