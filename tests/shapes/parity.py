@@ -80,6 +80,8 @@ def check_processor(config):
     cfg = json.load(open(os.path.join(folder, "preprocessor_config.json")))
     expected = safetensors_np.load(os.path.join(folder, "expected.safetensors"))
     mean, std = (np.array(cfg[k], np.float32) for k in ("image_mean", "image_std"))
+    shorter = cfg["size"]["shortest_edge"]
+    crop = (cfg.get("crop_size") or cfg["size"])["shortest_edge"]     # HF: null = size
     images = os.path.join(GOLDEN, "inputs", "images")
     ok = True
     for key in sorted(expected):
@@ -90,8 +92,7 @@ def check_processor(config):
         img = Image.open(path)
         if img.mode != "RGB":
             continue
-        crop = (cfg.get("crop_size") or cfg["size"])["shortest_edge"]     # HF: null = size
-        got = processor.process(img, cfg["size"]["shortest_edge"], crop, cfg["size_divisor"], mean, std)
+        got = processor.process(img, shorter, crop, cfg["size_divisor"], mean, std)
         err = float(np.abs(got - expected[key][0]).max())
         print(f"processor {config} {name}: max |diff| {err:.2e} {'ok' if err <= 1e-6 else 'MISMATCH'}")
         ok = ok and err <= 1e-6

@@ -21,9 +21,9 @@ def resized_size(w, h, shorter, divisor):
 
 def scene_to_crop(w, h, shorter, size, divisor):
     """How the scene's central square (side h) of a w x h frame, resized to
-    `shorter`, lands in the processed size x size crop: (sx, ox, sy, oy) with crop fraction
-    x = sx * scene_x + ox (and y alike), scene coordinates as fractions of
-    the square. Wide frames are scaled down by the 1333/800 cap and squeezed
+    `shorter`, lands in the processed size x size crop: (sx, ox, sy, oy)
+    with crop fraction x = sx * scene_x + ox (and y alike), scene coordinates
+    as fractions of the square. Wide frames are scaled down by the 1333/800 cap and squeezed
     by the size_divisor rounding, then padded: the square is not the crop."""
     nw, nh = resized_size(w, h, shorter, divisor)
     def axis(n, full, start, span):

@@ -48,8 +48,9 @@ import vocab as vocab_mod  # noqa: E402
 IMAGE, PATCH, HIDDEN, LAYERS, CROSS, MAX_LEN = 96, 16, 128, 3, 2, 32
 SHORTER = 104                          # the processor's resize of the short side: HF's
                                        # 1333/800 cap and size divisor then give 16:9
-                                       # frames 96 px (80 from 96) and every aspect from
-                                       # 1:1 to 16:9 its whole central square in the crop
+                                       # frames 96 px (80 from 96), and 1:1 to 16:9 keep
+                                       # their central square in the crop (5:4, 16:10 all
+                                       # but 2-3% a side)
 FG_WEIGHT = 5.0
 WHERE = len(scenes.POSITIONS) + 2      # scene_targets' position and arrangement flags
 PLACE_WEIGHT = 4.0                     # the kinds' centres (squared error) among the aux terms
@@ -273,6 +274,7 @@ def order_negatives(scene, spec):
 
 
 def has_small(scene):
+    """Whether one of the scene's shapes is under SMALL_SIZE of the frame height."""
     return min(o["size"] for o in scene["objects"]) < SMALL_SIZE
 
 
